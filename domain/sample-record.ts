@@ -1,0 +1,160 @@
+/**
+ * The binary form of a sample batch on the command log (topic `metrics.samples`).
+ * One record carries one tenant's samples for one partition, columnar, so a
+ * projection decodes it with a few copies instead of parsing per sample.
+ *
+ * Layout (little-endian):
+ * ```
+ * u32 magic "LKS1" | str tenant | u32 nSeries
+ * nSeries × (u32 idLo | u32 idHi | str metric | u16 nLabels | nLabels × (str name | str value))
+ * u32 nSamples | pad to 8 | nSamples × u32 seriesIndex | pad to 8
+ * nSamples × f64 timestamp (ms) | nSamples × f64 value
+ * ```
+ * `str` is a u32 byte length followed by UTF-8 bytes. A record that does not follow
+ * this layout is rejected with `MalformedRecord`, so a projection can dead-letter it.
+ */
+import type { SampleBatch } from "./sample-batch.ts";
+import { makeSeriesId, type SeriesDef } from "./series.ts";
+
+const MAGIC = 0x31534b4c; // "LKS1"
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+export class MalformedRecord extends Error {}
+
+class Writer {
+  buf: Uint8Array;
+  view: DataView;
+  pos = 0;
+  constructor(capacity: number) {
+    this.buf = new Uint8Array(capacity);
+    this.view = new DataView(this.buf.buffer);
+  }
+  ensure(extra: number): void {
+    if (this.pos + extra <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.pos + extra));
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+  u32(n: number): void {
+    this.ensure(4);
+    this.view.setUint32(this.pos, n, true);
+    this.pos += 4;
+  }
+  u16(n: number): void {
+    this.ensure(2);
+    this.view.setUint16(this.pos, n, true);
+    this.pos += 2;
+  }
+  str(s: string): void {
+    this.ensure(4 + s.length * 3);
+    const { written } = encoder.encodeInto(s, this.buf.subarray(this.pos + 4));
+    this.view.setUint32(this.pos, written, true);
+    this.pos += 4 + written;
+  }
+  align8(): void {
+    const pad = (8 - (this.pos & 7)) & 7;
+    this.ensure(pad);
+    this.buf.fill(0, this.pos, this.pos + pad);
+    this.pos += pad;
+  }
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+}
+
+export function encodeSampleRecord(batch: SampleBatch): Uint8Array {
+  const n = batch.length;
+  const w = new Writer(64 + batch.series.length * 64 + n * 20);
+  w.u32(MAGIC);
+  w.str(batch.tenant);
+  w.u32(batch.series.length);
+  for (const def of batch.series) {
+    w.u32(def.id.lo);
+    w.u32(def.id.hi);
+    w.str(def.metric);
+    const names = Object.keys(def.labels);
+    w.u16(names.length);
+    for (const name of names) {
+      w.str(name);
+      w.str(def.labels[name]);
+    }
+  }
+  w.u32(n);
+  w.align8();
+  w.bytes(new Uint8Array(batch.seriesIndex.buffer, batch.seriesIndex.byteOffset, n * 4));
+  w.align8();
+  w.bytes(new Uint8Array(batch.timestamps.buffer, batch.timestamps.byteOffset, n * 8));
+  w.bytes(new Uint8Array(batch.values.buffer, batch.values.byteOffset, n * 8));
+  return w.buf.slice(0, w.pos);
+}
+
+export function decodeSampleRecord(bytes: Uint8Array): SampleBatch {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pos = 0;
+  const need = (k: number) => {
+    if (pos + k > bytes.length) {
+      throw new MalformedRecord(`sample record truncated at byte ${pos} of ${bytes.length}`);
+    }
+  };
+  const u32 = () => {
+    need(4);
+    const v = view.getUint32(pos, true);
+    pos += 4;
+    return v;
+  };
+  const u16 = () => {
+    need(2);
+    const v = view.getUint16(pos, true);
+    pos += 2;
+    return v;
+  };
+  const str = () => {
+    const len = u32();
+    need(len);
+    try {
+      return decoder.decode(bytes.subarray(pos, pos += len));
+    } catch {
+      throw new MalformedRecord(`sample record has invalid UTF-8 at byte ${pos - len}`);
+    }
+  };
+  if (bytes.length < 4 || u32() !== MAGIC) throw new MalformedRecord("not a sample record (bad magic)");
+  const tenant = str();
+  const nSeries = u32();
+  if (nSeries > bytes.length) {
+    throw new MalformedRecord(`sample record declares ${nSeries} series in ${bytes.length} bytes`);
+  }
+  const series: SeriesDef[] = new Array(nSeries);
+  for (let s = 0; s < nSeries; s++) {
+    const lo = u32();
+    const hi = u32();
+    const metric = str();
+    const nLabels = u16();
+    const labels: Record<string, string> = {};
+    for (let l = 0; l < nLabels; l++) {
+      const name = str();
+      labels[name] = str();
+    }
+    series[s] = { id: makeSeriesId(lo, hi), metric, labels };
+  }
+  const n = u32();
+  pos += (8 - (pos & 7)) & 7;
+  need(n * 4);
+  const seriesIndex = new Uint32Array(bytes.slice(pos, pos + n * 4).buffer);
+  pos += n * 4;
+  pos += (8 - (pos & 7)) & 7;
+  need(n * 16);
+  const timestamps = new Float64Array(bytes.slice(pos, pos + n * 8).buffer);
+  pos += n * 8;
+  const values = new Float64Array(bytes.slice(pos, pos + n * 8).buffer);
+  pos += n * 8;
+  for (let i = 0; i < n; i++) {
+    if (seriesIndex[i] >= nSeries) {
+      throw new MalformedRecord(`sample ${i} points at series ${seriesIndex[i]} of ${nSeries}`);
+    }
+  }
+  return { tenant, series, seriesIndex, timestamps, values, length: n };
+}
