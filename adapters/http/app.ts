@@ -1,0 +1,69 @@
+/**
+ * The HTTP application: ingest, query, self-monitoring. Every `/v1/*` and `/api/*`
+ * route is authenticated to one tenant by its API key; `/metrics`, `/healthz` and
+ * `/readyz` are open, as scrapers and orchestrators expect.
+ *
+ * @example
+ * const app = createApp({ tenants, ingest, query, telemetry, ready: () => true });
+ * Deno.serve({ port: 8080 }, app.fetch);
+ */
+import { Hono, type MiddlewareHandler } from "hono";
+import { errorResponse, problem } from "./problem.ts";
+import type { TenantDirectory } from "./tenants.ts";
+import { type IngestOptions, ingestRoutes } from "./ingest-routes.ts";
+import { type QueryOptions, queryRoutes } from "./query-routes.ts";
+import type { Telemetry } from "../telemetry.ts";
+
+export type TenantEnv = { Variables: { tenant: string } };
+
+export interface AppOptions {
+  readonly tenants: TenantDirectory;
+  readonly telemetry: Telemetry;
+  readonly ingest?: IngestOptions;
+  readonly query?: QueryOptions;
+  readonly ready: () => boolean | Promise<boolean>;
+  readonly logError?: (error: unknown) => void;
+}
+
+export function createApp(options: AppOptions): Hono<TenantEnv> {
+  const app = new Hono<TenantEnv>();
+  const logError = options.logError ?? ((error) => console.error(error));
+
+  app.onError((error, c) => errorResponse(error, c, logError));
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get(
+    "/readyz",
+    async (c) => (await options.ready()) ? c.json({ status: "ready" }) : c.json({ status: "starting" }, 503),
+  );
+  app.get(
+    "/metrics",
+    async (c) =>
+      c.body(await options.telemetry.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
+  );
+
+  const authenticate: MiddlewareHandler<TenantEnv> = async (c, next) => {
+    const tenant = options.tenants.resolve(c.req.raw.headers);
+    if (tenant === undefined) {
+      return problem(
+        c,
+        401,
+        "unauthorized",
+        "A valid API key is required (DD-API-KEY or Authorization: Bearer)",
+      );
+    }
+    c.set("tenant", tenant);
+    await next();
+    return undefined;
+  };
+  app.use("/v1/*", authenticate);
+  app.use("/api/*", authenticate);
+
+  if (options.ingest) app.route("/", ingestRoutes(options.ingest));
+  if (options.query) app.route("/", queryRoutes(options.query));
+
+  app.notFound((c) =>
+    problem(c, 404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`)
+  );
+  return app;
+}

@@ -1,0 +1,94 @@
+/**
+ * Ingest endpoints. A `202` means the batch is durably in the command log; nothing
+ * here writes a database.
+ *
+ * - `POST /api/v2/series`: Datadog v2 JSON (`gzip`/`deflate`), replying
+ *   `202 {"errors":[…]}` as the Datadog API does.
+ * - `POST /v1/samples`: the native format, JSON or NDJSON.
+ *
+ * Series that fail validation are listed with their reason while the valid ones in
+ * the same request are kept; a request with nothing valid in it gets `400`. The
+ * `Idempotency-Key` header, or without one the SHA-256 of the decompressed body,
+ * makes a retried request count once.
+ */
+import { createHash } from "node:crypto";
+import { type Context, Hono } from "hono";
+import type { LabelLimits } from "../../domain/label-rules.ts";
+import { appendSamples, type SampleLog } from "../../commands/ingest/append-samples.ts";
+import { decodeDatadogV2 } from "../../commands/ingest/datadog-v2.ts";
+import type { DecodeContext, DecodeResult } from "../../commands/ingest/decode-context.ts";
+import { decodeNative } from "../../commands/ingest/native.ts";
+import { type BodyLimits, readBody } from "./read-body.ts";
+import { problem } from "./problem.ts";
+import type { Telemetry } from "../telemetry.ts";
+import type { TenantEnv } from "./app.ts";
+
+export interface IngestOptions {
+  readonly sampleLog: SampleLog;
+  readonly telemetry: Telemetry;
+  readonly body: BodyLimits;
+  readonly labels: LabelLimits;
+  readonly rawRetentionMs: number;
+  readonly maxFutureMs: number;
+  readonly now: () => number;
+}
+
+const decoder = new TextDecoder();
+
+export function ingestRoutes(options: IngestOptions): Hono<TenantEnv> {
+  const app = new Hono<TenantEnv>();
+
+  const accept = async (
+    c: Context<TenantEnv>,
+    decode: (text: string, ctx: DecodeContext) => DecodeResult,
+    reply: (result: DecodeResult) => Response,
+  ): Promise<Response> => {
+    const tenant = c.get("tenant");
+    const bytes = await readBody(c.req.raw.body, c.req.header("content-encoding"), options.body);
+    const result = decode(decoder.decode(bytes), {
+      tenant,
+      limits: options.labels,
+      now: options.now(),
+      maxAgeMs: options.rawRetentionMs,
+      maxFutureMs: options.maxFutureMs,
+    });
+    for (const [reason, count] of Object.entries(result.rejectedSamples)) {
+      options.telemetry.count("lookout_samples_rejected_total", { tenant, reason }, count);
+    }
+    if (result.acceptedSamples === 0 && result.rejectedSeries.length > 0) {
+      return problem(c, 400, "validation", "Cannot ingest: no series in the request is valid", {
+        errors: result.rejectedSeries,
+      });
+    }
+    const key = c.req.header("idempotency-key") ?? createHash("sha256").update(bytes).digest("hex");
+    const { duplicate } = await appendSamples(options.sampleLog, result.batch, key);
+    if (!duplicate) {
+      options.telemetry.count("lookout_samples_accepted_total", { tenant }, result.acceptedSamples);
+    }
+    return reply(result);
+  };
+
+  app.post("/api/v2/series", (c) =>
+    accept(
+      c,
+      (text, ctx) => decodeDatadogV2(JSON.parse(text), ctx),
+      (result) =>
+        c.json({
+          errors: result.rejectedSeries.map((r) => `series ${r.index} (${r.metric ?? "?"}): ${r.reason}`),
+        }, 202),
+    ));
+
+  app.post("/v1/samples", (c) =>
+    accept(
+      c,
+      (text, ctx) => decodeNative(text, c.req.header("content-type") ?? "", ctx),
+      (result) =>
+        c.json({
+          accepted: result.acceptedSamples,
+          rejectedSamples: result.rejectedSamples,
+          errors: result.rejectedSeries,
+        }, 202),
+    ));
+
+  return app;
+}

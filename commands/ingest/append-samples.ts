@@ -1,0 +1,35 @@
+/**
+ * The ingest command handler: a validated batch becomes one log record per partition
+ * (every sample of a series lands in the partition of its id), appended atomically
+ * under the request's idempotency key, so a retried request is accepted again but
+ * stored once.
+ *
+ * @example
+ * const { duplicate } = await appendSamples(sampleLog, decoded.batch, "acme:" + key);
+ */
+import type { AppendResult, CommandLog, OutgoingRecord } from "../../domain/ports/command-log.ts";
+import { type SampleBatch, splitByPartition } from "../../domain/sample-batch.ts";
+import { encodeSampleRecord } from "../../domain/sample-record.ts";
+import { partitionOf } from "../../domain/series.ts";
+
+export interface SampleLog {
+  readonly log: CommandLog;
+  readonly topic: string;
+  readonly partitions: number;
+}
+
+export async function appendSamples(
+  target: SampleLog,
+  batch: SampleBatch,
+  idempotencyKey: string,
+): Promise<AppendResult> {
+  if (batch.length === 0) return { duplicate: false };
+  const parts = splitByPartition(batch, target.partitions, (def) => partitionOf(def.id, target.partitions));
+  const records: OutgoingRecord[] = [];
+  for (const [partition, part] of parts) {
+    records.push({ partition, key: batch.tenant, value: encodeSampleRecord(part) });
+  }
+  return await target.log.append(target.topic, records, {
+    idempotencyKey: `${batch.tenant}:${idempotencyKey}`,
+  });
+}

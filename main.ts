@@ -1,0 +1,201 @@
+/**
+ * Wiring: the only place that reads the environment. Validates configuration with
+ * zod, picks adapters (embedded by default) and starts the roles of this process.
+ *
+ * `deno task start` runs everything embedded: a durable log on node:sqlite, the
+ * ClickHouse engine in-process (chDB), ingest, projections and queries on one port.
+ */
+import { join } from "node:path";
+import { mkdirSync } from "node:fs";
+import { z } from "zod";
+import { openSqliteLog } from "./adapters/embedded-log/sqlite-log.ts";
+import { openClickHouseStore } from "./adapters/clickhouse/clickhouse-store.ts";
+import { createApp } from "./adapters/http/app.ts";
+import { TenantDirectory } from "./adapters/http/tenants.ts";
+import { Projector } from "./adapters/projector.ts";
+import { Telemetry } from "./adapters/telemetry.ts";
+import { defaultLabelLimits } from "./domain/label-rules.ts";
+import type { CommandLog } from "./domain/ports/command-log.ts";
+import { rawProjection } from "./projections/raw.ts";
+import { rollupProjection } from "./projections/rollup.ts";
+import { ensureSchema } from "./read-models/schema.ts";
+
+const DAY_MS = 86_400_000;
+const SAMPLES_TOPIC = "metrics.samples";
+
+const positiveInt = z.coerce.number().int().positive();
+
+export const Config = z.object({
+  PORT: positiveInt.default(8080),
+  LOOKOUT_DATA_DIR: z.string().default("./data"),
+  LOOKOUT_TENANTS: z.string({ error: "LOOKOUT_TENANTS is required, e.g. acme:KEY1,globex:KEY2" }).min(1),
+  LOOKOUT_PARTITIONS: positiveInt.max(1024).default(8),
+  LOOKOUT_LOG_SYNC: z.enum(["full", "normal"]).default("full"),
+  LOOKOUT_LOG_RETENTION_HOURS: positiveInt.default(24),
+  LOOKOUT_RAW_RETENTION_DAYS: positiveInt.default(7),
+  LOOKOUT_ROLLUP_1M_RETENTION_DAYS: positiveInt.default(90),
+  LOOKOUT_ROLLUP_1H_RETENTION_DAYS: positiveInt.default(730),
+  LOOKOUT_ALLOWED_LATENESS_SECONDS: z.coerce.number().int().nonnegative().default(300),
+  LOOKOUT_MAX_FUTURE_SECONDS: z.coerce.number().int().nonnegative().default(600),
+  LOOKOUT_MAX_BODY_BYTES: positiveInt.default(10 * 1024 * 1024),
+  LOOKOUT_MAX_DECOMPRESSED_BYTES: positiveInt.default(64 * 1024 * 1024),
+  LOOKOUT_MAX_LABELS: positiveInt.default(defaultLabelLimits.maxLabels),
+  LOOKOUT_MAX_LABEL_NAME_LENGTH: positiveInt.default(defaultLabelLimits.maxNameLength),
+  LOOKOUT_MAX_LABEL_VALUE_LENGTH: positiveInt.default(defaultLabelLimits.maxValueLength),
+  LOOKOUT_QUERY_MAX_SERIES: positiveInt.default(10_000),
+  LOOKOUT_QUERY_MAX_POINTS: positiveInt.default(11_000),
+  LOOKOUT_QUERY_TIMEOUT_SECONDS: positiveInt.default(30),
+  LOOKOUT_PROJECTION_BATCH_RECORDS: positiveInt.default(1000),
+});
+export type Config = z.infer<typeof Config>;
+
+function readConfig(): Config {
+  const result = Config.safeParse(Deno.env.toObject());
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    console.error(`Invalid configuration: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  Deno.exit(2);
+}
+
+async function logGauges(telemetry: Telemetry, log: CommandLog, groups: readonly string[]): Promise<void> {
+  telemetry.gauge(
+    "lookout_log_end_offset",
+    "Next offset of each log partition.",
+    async () =>
+      (await log.offsets(SAMPLES_TOPIC)).map((
+        o,
+      ) => [{ topic: SAMPLES_TOPIC, partition: String(o.partition) }, o.end]),
+  );
+  telemetry.gauge(
+    "lookout_log_retained_records",
+    "Records retained in each log partition.",
+    async () =>
+      (await log.offsets(SAMPLES_TOPIC)).map((o) => [
+        { topic: SAMPLES_TOPIC, partition: String(o.partition) },
+        o.end - o.earliest,
+      ]),
+  );
+  telemetry.gauge(
+    "lookout_projection_lag_records",
+    "Records appended but not yet projected, per group and partition.",
+    async () => {
+      const rows: [Record<string, string>, number][] = [];
+      for (const group of groups) {
+        for (const o of await log.offsets(SAMPLES_TOPIC, group)) {
+          rows.push([{ group, partition: String(o.partition) }, o.end - (o.committed ?? o.earliest)]);
+        }
+      }
+      return rows;
+    },
+  );
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const tenants = TenantDirectory.fromSpec(config.LOOKOUT_TENANTS);
+  mkdirSync(config.LOOKOUT_DATA_DIR, { recursive: true });
+  const retention = {
+    rawDays: config.LOOKOUT_RAW_RETENTION_DAYS,
+    rollup1mDays: config.LOOKOUT_ROLLUP_1M_RETENTION_DAYS,
+    rollup1hDays: config.LOOKOUT_ROLLUP_1H_RETENTION_DAYS,
+  };
+  const allowedLatenessMs = config.LOOKOUT_ALLOWED_LATENESS_SECONDS * 1000;
+
+  const log = openSqliteLog({
+    path: join(config.LOOKOUT_DATA_DIR, "log.sqlite"),
+    sync: config.LOOKOUT_LOG_SYNC,
+    retentionMs: config.LOOKOUT_LOG_RETENTION_HOURS * 3_600_000,
+  });
+  await log.ensureTopic(SAMPLES_TOPIC, config.LOOKOUT_PARTITIONS);
+  const store = openClickHouseStore({ path: join(config.LOOKOUT_DATA_DIR, "clickhouse") });
+  await ensureSchema(store, retention);
+
+  const telemetry = new Telemetry();
+  const projectorOptions = {
+    maxRecords: config.LOOKOUT_PROJECTION_BATCH_RECORDS,
+    onBatch: (
+      projection: string,
+      counters: { samples: number; lateByTenant: ReadonlyMap<string, number> },
+    ) => {
+      telemetry.count("lookout_projected_samples_total", { projection }, counters.samples);
+      for (const [tenant, late] of counters.lateByTenant) {
+        telemetry.count("lookout_late_samples_total", { tenant }, late);
+      }
+    },
+    onError: (projection: string, error: unknown) => {
+      telemetry.count("lookout_projection_errors_total", { projection });
+      console.error(`projection ${projection}: ${error instanceof Error ? error.message : error}`);
+    },
+  };
+  const projectors = [
+    new Projector(rawProjection({ topic: SAMPLES_TOPIC }), log, store, projectorOptions),
+    new Projector(
+      rollupProjection({ topic: SAMPLES_TOPIC, watermark: { allowedLatenessMs } }),
+      log,
+      store,
+      projectorOptions,
+    ),
+  ];
+  await logGauges(telemetry, log, ["raw", "rollup"]);
+  let ready = false;
+  const running = projectors.map((p) =>
+    p.start().catch((error) => {
+      console.error(`projector stopped: ${error instanceof Error ? error.stack : error}`);
+      Deno.exit(1);
+    })
+  );
+
+  const app = createApp({
+    tenants,
+    telemetry,
+    ready: () => ready,
+    ingest: {
+      sampleLog: { log, topic: SAMPLES_TOPIC, partitions: config.LOOKOUT_PARTITIONS },
+      telemetry,
+      body: {
+        maxCompressedBytes: config.LOOKOUT_MAX_BODY_BYTES,
+        maxDecompressedBytes: config.LOOKOUT_MAX_DECOMPRESSED_BYTES,
+      },
+      labels: {
+        maxLabels: config.LOOKOUT_MAX_LABELS,
+        maxNameLength: config.LOOKOUT_MAX_LABEL_NAME_LENGTH,
+        maxValueLength: config.LOOKOUT_MAX_LABEL_VALUE_LENGTH,
+      },
+      rawRetentionMs: retention.rawDays * DAY_MS,
+      maxFutureMs: config.LOOKOUT_MAX_FUTURE_SECONDS * 1000,
+      now: Date.now,
+    },
+    query: {
+      store,
+      limits: {
+        maxSeries: config.LOOKOUT_QUERY_MAX_SERIES,
+        maxPointsPerSeries: config.LOOKOUT_QUERY_MAX_POINTS,
+        maxExecutionSeconds: config.LOOKOUT_QUERY_TIMEOUT_SECONDS,
+      },
+      context: () => ({ now: Date.now(), retention, allowedLatenessMs }),
+    },
+  });
+
+  const server = Deno.serve({
+    port: config.PORT,
+    hostname: "0.0.0.0",
+    onListen: ({ port }) =>
+      console.log(`lookout listening on :${port} (tenants: ${tenants.tenants.join(", ")})`),
+  }, app.fetch);
+  ready = true;
+
+  const shutdown = async () => {
+    ready = false;
+    await server.shutdown();
+    await Promise.all(projectors.map((p) => p.stop()));
+    await Promise.allSettled(running);
+    await log.close();
+    await store.close();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGTERM", shutdown);
+  Deno.addSignalListener("SIGINT", shutdown);
+}
+
+if (import.meta.main) await main();
