@@ -58,7 +58,7 @@ function readConfig(): Config {
   Deno.exit(2);
 }
 
-async function logGauges(telemetry: Telemetry, log: CommandLog, groups: readonly string[]): Promise<void> {
+function logGauges(telemetry: Telemetry, log: CommandLog, groups: readonly string[]): void {
   telemetry.gauge(
     "lookout_log_end_offset",
     "Next offset of each log partition.",
@@ -137,7 +137,7 @@ async function main(): Promise<void> {
       projectorOptions,
     ),
   ];
-  await logGauges(telemetry, log, ["raw", "rollup"]);
+  logGauges(telemetry, log, ["raw", "rollup"]);
   let ready = false;
   const running = projectors.map((p) =>
     p.start().catch((error) => {

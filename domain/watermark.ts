@@ -18,6 +18,8 @@
  *   nothing, not even the idle clock.
  * - A batch is classified against the watermark from before it, so its own newest sample
  *   cannot make its other samples late.
+ * - Event time ahead of processing time advances the watermark only up to `now`: a
+ *   sender whose clock runs fast cannot close windows that on-time senders still fill.
  *
  * Everything is a function of its inputs: processing time comes in as `now`.
  *
@@ -122,5 +124,7 @@ export function classifyBatch(
     late += flag;
     if (ts > maxTs) maxTs = ts;
   }
-  return { late, state: observe(state, maxTs, now) };
+  // A sample stamped ahead of processing time (a fast clock) must not close windows
+  // that real-time samples still fill.
+  return { late, state: observe(state, Math.min(maxTs, now), now) };
 }

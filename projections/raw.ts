@@ -12,6 +12,8 @@ const DAY_MS = 86_400_000;
 
 export interface RawProjectionOptions {
   readonly topic?: string;
+  /** Consumer group and token prefix; distinct names project the same log independently. */
+  readonly name?: string;
   /** Series remembered as already written today; bounds memory under high churn. */
   readonly seenSeriesLimit?: number;
 }
@@ -19,7 +21,7 @@ export interface RawProjectionOptions {
 export function rawProjection(options: RawProjectionOptions = {}): Projection<null> {
   const seen = new Map<string, number>();
   const limit = options.seenSeriesLimit ?? 2_000_000;
-  const name = "raw";
+  const name = options.name ?? "raw";
   return {
     name,
     topic: options.topic ?? "metrics.samples",

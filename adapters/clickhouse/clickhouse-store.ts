@@ -60,6 +60,12 @@ type Staging = { kind: "file"; dir: string } | { kind: "body" };
 let stagedFiles = 0;
 
 class ClickHouseStore implements AnalyticsStore {
+  /**
+   * chDB can hang when one process runs statements concurrently (chdb-io/chdb#426), so
+   * the embedded engine takes one statement at a time; a server takes them in parallel.
+   */
+  #queue: Promise<unknown> = Promise.resolve();
+
   constructor(private readonly client: ClickHouseClient, private readonly staging: Staging) {}
 
   async command(sql: string, params?: QueryParams): Promise<void> {
@@ -125,7 +131,14 @@ class ClickHouseStore implements AnalyticsStore {
     await this.client.close();
   }
 
-  async #guard<T>(operation: () => Promise<T>): Promise<T> {
+  #guard<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.staging.kind === "body") return this.#translate(operation);
+    const run = this.#queue.then(() => this.#translate(operation));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #translate<T>(operation: () => Promise<T>): Promise<T> {
     try {
       return await operation();
     } catch (error) {

@@ -106,20 +106,30 @@ Deno.test("idle partition: the watermark follows processing time after idleAfter
 
 Deno.test("idle advance never moves the watermark back, and returns the same state when idle rule is behind", () => {
   const state = run([
-    { now: s(0), batch: [s(3600)], late: [0], watermark: s(3300) },
-    { now: s(600), watermark: s(3300) },
+    { now: s(3600), batch: [s(3600)], late: [0], watermark: s(3300) },
+    // idle, but the idle rule (now − 300 s − 300 s) only reaches the watermark
+    { now: s(3900), watermark: s(3300) },
   ]);
-  assert.equal(advanceIdle(state, s(600)), state);
+  assert.equal(advanceIdle(state, s(3900)), state);
 });
 
 Deno.test("custom policy: zero lateness and a short idle timeout", () => {
   run([
-    { now: s(10), batch: [s(59), s(61)], late: [0, 0], watermark: s(61) },
-    { now: s(11), batch: [s(59), s(60), s(61)], late: [1, 0, 0], watermark: s(61) },
-    { now: s(11.999), watermark: s(61) },
+    { now: s(62), batch: [s(59), s(61)], late: [0, 0], watermark: s(61) },
+    { now: s(62.5), batch: [s(59), s(60), s(61)], late: [1, 0, 0], watermark: s(61) },
+    { now: s(63.499), watermark: s(61) },
     { now: s(130), watermark: s(129) },
     { now: s(131), batch: [s(119), s(120)], late: [1, 0], watermark: s(129) },
   ], { allowedLatenessMs: 0, idleAfterMs: 1000 });
+});
+
+Deno.test("a sender's fast clock advances the watermark only up to processing time", () => {
+  run([
+    // event time 9 minutes ahead of processing time: the watermark stops at now − lateness
+    { now: s(1000), batch: [s(1540)], late: [0], watermark: s(700) },
+    // an on-time sample from another sender is not late
+    { now: s(1001), batch: [s(1000)], late: [0], watermark: s(700) },
+  ]);
 });
 
 Deno.test("empty batches and non-finite timestamps change nothing, not even the idle clock", () => {

@@ -1,0 +1,186 @@
+/**
+ * What every ingest decoder needs and returns: the tenant's limits and time window
+ * going in, a columnar batch plus per-series and per-sample rejections coming out.
+ *
+ * `DecodeCollector` is the part the decoders share. A decoder walks its own wire
+ * shape, hands each candidate series to `addSeries` through a `SampleSource` (a
+ * view it re-points at every series, so nothing is allocated per sample), and the
+ * collector checks names and limits, drops samples outside the accepted time window
+ * and counts why.
+ *
+ * Accepted window: `now - maxAgeMs <= timestamp <= now + maxFutureMs`, both ends in
+ * milliseconds. Values are stored as sent, including NaN and ±Inf.
+ *
+ * Per-sample reason codes in `rejectedSamples`:
+ * - `too_old`, `too_far_in_future`: outside the window;
+ * - `invalid_timestamp`: missing or not a finite number;
+ * - `invalid_value`: missing or not a number (the format decides which strings count);
+ * - `invalid_series`: every sample of a series rejected as a whole.
+ *
+ * @example
+ * const collector = new DecodeCollector(ctx);
+ * collector.addSeries(0, "cpu_usage", { host: "a" }, samples);
+ * collector.rejectSeries(1, '"metric" is missing or not a string', undefined, 3);
+ * const result = collector.result();
+ */
+import { checkSeries, type LabelLimits } from "../../domain/label-rules.ts";
+import { type SampleBatch, SampleBatchBuilder } from "../../domain/sample-batch.ts";
+import { type Labels, seriesId } from "../../domain/series.ts";
+
+export interface DecodeContext {
+  readonly tenant: string;
+  readonly limits: LabelLimits;
+  /** Milliseconds since the epoch. */
+  readonly now: number;
+  /** Oldest accepted sample, as an age in ms: the raw retention. */
+  readonly maxAgeMs: number;
+  /** Newest accepted sample, as a distance into the future in ms (typically 10 minutes). */
+  readonly maxFutureMs: number;
+}
+
+export interface SeriesRejection {
+  /** Position of the series in the request (for NDJSON, the 0-based line number). */
+  readonly index: number;
+  readonly metric?: string;
+  readonly reason: string;
+}
+
+export interface DecodeResult {
+  readonly batch: SampleBatch;
+  readonly rejectedSeries: SeriesRejection[];
+  /** Reason code → number of samples rejected for it. */
+  readonly rejectedSamples: Record<string, number>;
+  readonly acceptedSamples: number;
+}
+
+/** One candidate series' samples, read by position. */
+export interface SampleSource {
+  readonly count: number;
+  /** Milliseconds since the epoch (an integer), or NaN when there is no usable timestamp. */
+  timestampAt(i: number): number;
+  /** The value, or undefined when it is not an acceptable number. */
+  valueAt(i: number): number | undefined;
+}
+
+export class DecodeCollector {
+  readonly #ctx: DecodeContext;
+  readonly #builder: SampleBatchBuilder;
+  readonly #oldest: number;
+  readonly #newest: number;
+  readonly #rejectedSeries: SeriesRejection[] = [];
+  readonly #rejectedSamples: Record<string, number> = {};
+
+  constructor(ctx: DecodeContext, capacity = 1024) {
+    this.#ctx = ctx;
+    this.#builder = new SampleBatchBuilder(ctx.tenant, Math.max(16, capacity));
+    this.#oldest = ctx.now - ctx.maxAgeMs;
+    this.#newest = ctx.now + ctx.maxFutureMs;
+  }
+
+  /** Rejects a whole series; its `sampleCount` samples are counted as `invalid_series`. */
+  rejectSeries(index: number, reason: string, metric?: string, sampleCount = 0): void {
+    this.#rejectedSeries.push(metric === undefined ? { index, reason } : { index, metric, reason });
+    this.#count("invalid_series", sampleCount);
+  }
+
+  /**
+   * Checks the series against the tenant's label limits and appends its samples that
+   * fall inside the window. A series left without any accepted sample is not added to
+   * the batch and gets a rejection that says why.
+   */
+  addSeries(index: number, metric: string, labels: Labels, samples: SampleSource): void {
+    const count = samples.count;
+    const invalid = checkSeries(metric, labels, this.#ctx.limits);
+    if (invalid !== undefined) return this.rejectSeries(index, invalid, metric, count);
+    if (count === 0) return this.rejectSeries(index, "series has no samples", metric);
+
+    const builder = this.#builder;
+    const oldest = this.#oldest;
+    const newest = this.#newest;
+    let slot = -1;
+    let badTimestamp = 0;
+    let tooOld = 0;
+    let tooNew = 0;
+    let badValue = 0;
+    for (let i = 0; i < count; i++) {
+      const timestamp = samples.timestampAt(i);
+      if (timestamp !== timestamp) {
+        badTimestamp++;
+        continue;
+      }
+      if (timestamp < oldest) {
+        tooOld++;
+        continue;
+      }
+      if (timestamp > newest) {
+        tooNew++;
+        continue;
+      }
+      const value = samples.valueAt(i);
+      if (value === undefined) {
+        badValue++;
+        continue;
+      }
+      if (slot < 0) {
+        slot = builder.addSeries({ id: seriesId(this.#ctx.tenant, metric, labels), metric, labels });
+      }
+      builder.addSample(slot, timestamp, value);
+    }
+    this.#count("invalid_timestamp", badTimestamp);
+    this.#count("too_old", tooOld);
+    this.#count("too_far_in_future", tooNew);
+    this.#count("invalid_value", badValue);
+    if (slot < 0) {
+      this.#rejectedSeries.push({
+        index,
+        metric,
+        reason: this.#noSampleAccepted(count, badTimestamp, tooOld, tooNew, badValue),
+      });
+    }
+  }
+
+  result(): DecodeResult {
+    const batch = this.#builder.build();
+    return {
+      batch,
+      rejectedSeries: this.#rejectedSeries,
+      rejectedSamples: this.#rejectedSamples,
+      acceptedSamples: batch.length,
+    };
+  }
+
+  #count(code: string, n: number): void {
+    if (n > 0) this.#rejectedSamples[code] = (this.#rejectedSamples[code] ?? 0) + n;
+  }
+
+  #noSampleAccepted(
+    count: number,
+    badTimestamp: number,
+    tooOld: number,
+    tooNew: number,
+    badValue: number,
+  ): string {
+    const old = `older than the raw retention of ${formatDuration(this.#ctx.maxAgeMs)}`;
+    const future = `more than ${formatDuration(this.#ctx.maxFutureMs)} in the future`;
+    const all = count === 1 ? "the only sample is" : `all ${count} samples are`;
+    if (tooOld === count) return `${all} ${old}`;
+    if (tooNew === count) return `${all} ${future}`;
+    const parts: string[] = [];
+    if (tooOld > 0) parts.push(`${tooOld} ${old}`);
+    if (tooNew > 0) parts.push(`${tooNew} ${future}`);
+    if (badTimestamp > 0) parts.push(`${badTimestamp} without a valid timestamp`);
+    if (badValue > 0) parts.push(`${badValue} with a value that is not a number`);
+    if (badTimestamp + badValue === 0) return `${all} outside the accepted time window: ${parts.join(", ")}`;
+    return `none of the ${count} samples is acceptable: ${parts.join(", ")}`;
+  }
+}
+
+const UNITS: readonly [string, number][] = [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]];
+
+/** `604800000` → `7d`, `600000` → `10m`, `90000` → `90s`, `1500` → `1500ms`. */
+function formatDuration(ms: number): string {
+  for (const [unit, size] of UNITS) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { SampleBatchBuilder, splitByPartition } from "../../domain/sample-batch.ts";
+import { decodeSampleRecord, encodeSampleRecord, MalformedRecord } from "../../domain/sample-record.ts";
+import { partitionOf, seriesId } from "../../domain/series.ts";
+
+function batch() {
+  const b = new SampleBatchBuilder("acme", 2);
+  const labels = { host: "web-1", room: "küche" };
+  const s0 = b.addSeries({ id: seriesId("acme", "cpu", labels), metric: "cpu", labels });
+  const s1 = b.addSeries({ id: seriesId("acme", "up", {}), metric: "up", labels: {} });
+  b.addSample(s0, 1_700_000_000_000, 0.5);
+  b.addSample(s1, 1_700_000_000_001, NaN);
+  b.addSample(s0, 1_700_000_010_000, -Infinity);
+  return b.build();
+}
+
+Deno.test("sample record: a batch survives encode and decode bit for bit", () => {
+  const original = batch();
+  const decoded = decodeSampleRecord(encodeSampleRecord(original));
+  assert.equal(decoded.tenant, "acme");
+  assert.equal(decoded.length, 3);
+  assert.deepEqual(
+    decoded.series.map((s) => [s.id.hex, s.metric, s.labels]),
+    original.series.map((s) => [s.id.hex, s.metric, s.labels]),
+  );
+  assert.deepEqual([...decoded.seriesIndex.subarray(0, 3)], [0, 1, 0]);
+  assert.deepEqual([...decoded.timestamps.subarray(0, 3)], [
+    1_700_000_000_000,
+    1_700_000_000_001,
+    1_700_000_010_000,
+  ]);
+  assert.ok(Number.isNaN(decoded.values[1]));
+  assert.equal(decoded.values[0], 0.5);
+  assert.equal(decoded.values[2], -Infinity);
+});
+
+Deno.test("sample record: the Prometheus stale marker keeps its exact NaN bits", () => {
+  const b = new SampleBatchBuilder("acme");
+  const s = b.addSeries({ id: seriesId("acme", "up", {}), metric: "up", labels: {} });
+  const stale = new Float64Array(new BigUint64Array([0x7ff0000000000002n]).buffer)[0];
+  b.addSample(s, 1, stale);
+  const decoded = decodeSampleRecord(encodeSampleRecord(b.build()));
+  assert.equal(new BigUint64Array(decoded.values.buffer)[0], 0x7ff0000000000002n);
+});
+
+Deno.test("sample record: garbage and truncation are MalformedRecord, never a crash", () => {
+  const bytes = encodeSampleRecord(batch());
+  assert.throws(() => decodeSampleRecord(new Uint8Array([1, 2, 3, 4, 5])), MalformedRecord);
+  for (const cut of [3, 10, 40, bytes.length - 1]) {
+    assert.throws(() => decodeSampleRecord(bytes.subarray(0, cut)), MalformedRecord, `cut at ${cut}`);
+  }
+  const corrupt = bytes.slice();
+  corrupt.set([0xff, 0xff, 0xff, 0x7f], 4); // tenant length far past the end
+  assert.throws(() => decodeSampleRecord(corrupt), MalformedRecord);
+});
+
+Deno.test("split by partition: every sample lands in its series' partition, none lost", () => {
+  const b = new SampleBatchBuilder("acme");
+  const ids = [];
+  for (let s = 0; s < 50; s++) {
+    const labels = { i: String(s) };
+    ids.push(b.addSeries({ id: seriesId("acme", "m", labels), metric: "m", labels }));
+  }
+  for (let i = 0; i < 1000; i++) b.addSample(ids[i % 50], i, i);
+  const parts = splitByPartition(b.build(), 4, (def) => partitionOf(def.id, 4));
+  let total = 0;
+  const seen = new Set<number>();
+  for (const [p, part] of parts) {
+    for (let i = 0; i < part.length; i++) {
+      const def = part.series[part.seriesIndex[i]];
+      assert.equal(partitionOf(def.id, 4), p);
+      assert.equal(def.labels.i, String(part.values[i] % 50));
+      seen.add(part.values[i]);
+    }
+    total += part.length;
+  }
+  assert.equal(total, 1000);
+  assert.equal(seen.size, 1000);
+});
