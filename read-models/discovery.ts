@@ -53,12 +53,14 @@ export async function findSeries(
   filter: SeriesFilter,
 ): Promise<SeriesInfo[]> {
   const params: Record<string, unknown> = { limit: filter.limit };
-  const rows = await store.query<{ id: string; metric: string; labels: Record<string, string> }>(
-    `SELECT toString(series_id) AS id, any(metric) AS metric, any(labels) AS labels FROM series
-     WHERE ${where(tenant, filter, params)} GROUP BY series_id ORDER BY metric, id LIMIT {limit:UInt32}`,
+  // Aliases differ from column names: ClickHouse resolves an alias before a column, so
+  // `any(metric) AS metric` would put an aggregate into WHERE.
+  const rows = await store.query<{ id: string; name: string; set: Record<string, string> }>(
+    `SELECT toString(series_id) AS id, any(metric) AS name, any(labels) AS set FROM series
+     WHERE ${where(tenant, filter, params)} GROUP BY series_id ORDER BY name, id LIMIT {limit:UInt32}`,
     params,
   );
-  return rows;
+  return rows.map((r) => ({ id: r.id, metric: r.name, labels: r.set }));
 }
 
 export async function labelNames(

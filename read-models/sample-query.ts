@@ -139,18 +139,19 @@ function matchedSeries(q: SampleQuery, params: Record<string, unknown>): string 
     params[`fv${i}`] = value;
     return ` AND labels[{fn${i}:String}] = {fv${i}:String}`;
   }).join("");
-  return `(SELECT series_id, any(labels) AS labels FROM series
+  // The alias must not be `labels`: ClickHouse would resolve the filters to the aggregate.
+  return `(SELECT series_id, any(labels) AS series_labels FROM series
     WHERE tenant = {tenant:String} AND metric = {metric:String}${filters} GROUP BY series_id)`;
 }
 
 function groupColumns(q: SampleQuery, params: Record<string, unknown>): { select: string; names: string[] } {
   if (q.by === undefined) {
-    return { select: "toString(m.series_id) AS g_id, any(m.labels) AS g_labels", names: [] };
+    return { select: "toString(m.series_id) AS g_id, any(m.series_labels) AS g_labels", names: [] };
   }
   const names = [...q.by];
   const select = names.map((name, i) => {
     params[`by${i}`] = name;
-    return `m.labels[{by${i}:String}] AS g${i}`;
+    return `m.series_labels[{by${i}:String}] AS g${i}`;
   });
   return { select: select.length > 0 ? select.join(", ") : "1 AS g_all", names };
 }
