@@ -138,6 +138,11 @@ async function main(): Promise<void> {
     ),
   ];
   logGauges(telemetry, log, ["raw", "rollup"]);
+  telemetry.gauge(
+    "lookout_dead_lettered_records",
+    "Log records moved to the dead-letter topic since start, per projection.",
+    () => Promise.resolve(projectors.map((p) => [{ projection: p.name }, p.deadLettered] as const)),
+  );
   let ready = false;
   const running = projectors.map((p) =>
     p.start().catch((error) => {

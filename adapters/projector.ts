@@ -46,6 +46,10 @@ export class Projector<S> {
     private readonly options: ProjectorOptions = {},
   ) {}
 
+  get name(): string {
+    return this.projection.name;
+  }
+
   get deadLettered(): number {
     return this.#deadLettered;
   }
