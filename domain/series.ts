@@ -47,14 +47,20 @@ export function seriesId(tenant: string, metric: string, labels: Labels): Series
   const canonical = canonicalSeries(tenant, metric, labels);
   if (scratch.length < canonical.length * 3) scratch = new Uint8Array(canonical.length * 3);
   const { written } = encoder.encodeInto(canonical, scratch);
-  const lo = murmur3(scratch, written, SEED_LO);
-  const hi = murmur3(scratch, written, SEED_HI);
-  return makeSeriesId(lo, hi);
+  return makeSeriesId(murmur3(scratch, written, SEED_LO), murmur3(scratch, written, SEED_HI));
 }
 
+/** A series id from its two words; the hex form is computed when first read. */
 export function makeSeriesId(lo: number, hi: number): SeriesId {
-  const hex = (hi >>> 0).toString(16).padStart(8, "0") + (lo >>> 0).toString(16).padStart(8, "0");
-  return { lo: lo >>> 0, hi: hi >>> 0, hex };
+  return new Id(lo >>> 0, hi >>> 0);
+}
+
+class Id implements SeriesId {
+  #hex?: string;
+  constructor(readonly lo: number, readonly hi: number) {}
+  get hex(): string {
+    return this.#hex ??= this.hi.toString(16).padStart(8, "0") + this.lo.toString(16).padStart(8, "0");
+  }
 }
 
 /** Parses the decimal form ClickHouse prints for a UInt64 into a SeriesId. */

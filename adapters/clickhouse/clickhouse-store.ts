@@ -12,9 +12,10 @@
  */
 import { type ClickHouseClient, createClient } from "@clickhouse/client";
 import { createChdbConnection } from "chdb/connection";
-import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import type {
   AnalyticsStore,
@@ -40,8 +41,7 @@ export function openClickHouseStore(options: ClickHouseStoreOptions): AnalyticsS
     // runtime interface is the same.
     const connection = createChdbConnection({ path: options.path }) as unknown as ConnectionOption;
     const client = createClient({ connection });
-    const stagingDir = options.stagingDir ?? (existsSync("/dev/shm") ? "/dev/shm" : options.path);
-    return new ClickHouseStore(client, { kind: "file", dir: stagingDir });
+    return new ClickHouseStore(client, { kind: "file", dir: stagingDirFor(options) });
   }
   const client = createClient({
     url: options.url,
@@ -51,6 +51,24 @@ export function openClickHouseStore(options: ClickHouseStoreOptions): AnalyticsS
     request_timeout: 120_000,
   });
   return new ClickHouseStore(client, { kind: "body" });
+}
+
+/**
+ * A staging directory owned by this data path (chDB lets one process open it), emptied
+ * on open: files a killed process left behind must not pile up in memory-backed /dev/shm.
+ */
+function stagingDirFor(options: { path: string; stagingDir?: string }): string {
+  const dir = stagingDirectory(options.path, options.stagingDir);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Where blocks for the chDB engine at `path` are staged. */
+export function stagingDirectory(path: string, root?: string): string {
+  const base = root ?? (existsSync("/dev/shm") ? "/dev/shm" : path);
+  const owner = createHash("sha256").update(resolve(path)).digest("hex").slice(0, 16);
+  return join(base, `lookout-staging-${owner}`);
 }
 
 type ConnectionOption = NonNullable<Parameters<typeof createClient>[0]>["connection"];
@@ -106,7 +124,7 @@ class ClickHouseStore implements AnalyticsStore {
     const settings = (insert: BlockInsert) =>
       insert.deduplicationToken ? { insert_deduplication_token: insert.deduplicationToken } : undefined;
     if (this.staging.kind === "file") {
-      const file = join(this.staging.dir, `lookout-${Deno.pid}-${++stagedFiles}.native`);
+      const file = join(this.staging.dir, `${++stagedFiles}.native`);
       await writeFile(file, body);
       try {
         for (const insert of inserts) {

@@ -3,7 +3,7 @@
  * directory per process, so every test module in a process shares this store and
  * isolates itself by tenant and projection names instead.
  */
-import { openClickHouseStore } from "../../adapters/clickhouse/clickhouse-store.ts";
+import { openClickHouseStore, stagingDirectory } from "../../adapters/clickhouse/clickhouse-store.ts";
 import type { AnalyticsStore } from "../../domain/ports/analytics-store.ts";
 import { ensureSchema } from "../../read-models/schema.ts";
 
@@ -11,7 +11,15 @@ let shared: Promise<AnalyticsStore> | undefined;
 
 export function sharedStore(): Promise<AnalyticsStore> {
   shared ??= (async () => {
-    const store = openClickHouseStore({ path: `/tmp/lookout-test-chdb-${Deno.pid}` });
+    const path = `/tmp/lookout-test-chdb-${Deno.pid}`;
+    const store = openClickHouseStore({ path });
+    globalThis.addEventListener("unload", () => {
+      for (const dir of [path, stagingDirectory(path)]) {
+        try {
+          Deno.removeSync(dir, { recursive: true });
+        } catch { /* already gone */ }
+      }
+    });
     await ensureSchema(store);
     return store;
   })();
