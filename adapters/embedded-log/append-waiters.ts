@@ -1,0 +1,44 @@
+/**
+ * Consumers waiting for records on a topic. An append in this process wakes them at once;
+ * otherwise they wake after the poll interval and look again, since a process appending
+ * to the same file has no way to wake them.
+ *
+ * @example
+ * const waiters = new AppendWaiters(200);
+ * await waiters.wait("metrics.samples", signal); // then read again
+ * waiters.wake("metrics.samples"); // after a commit that appended to the topic
+ */
+export class AppendWaiters {
+  readonly #pollIntervalMs: number;
+  readonly #waiters = new Map<string, Set<() => void>>();
+
+  constructor(pollIntervalMs: number) {
+    this.#pollIntervalMs = pollIntervalMs;
+  }
+
+  /** Resolves on the next wake for `topic`, after the poll interval, or when `signal` aborts. */
+  wait(topic: string, signal: AbortSignal | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      let waiters = this.#waiters.get(topic);
+      if (waiters === undefined) this.#waiters.set(topic, waiters = new Set());
+      const wake = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", wake);
+        waiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, this.#pollIntervalMs);
+      signal?.addEventListener("abort", wake, { once: true });
+      waiters.add(wake);
+    });
+  }
+
+  wake(topic: string): void {
+    for (const wake of [...this.#waiters.get(topic) ?? []]) wake();
+  }
+
+  /** Wakes every waiting consumer, so on close each sees the log closed at once. */
+  wakeAll(): void {
+    for (const waiters of this.#waiters.values()) for (const wake of [...waiters]) wake();
+  }
+}
