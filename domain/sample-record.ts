@@ -12,9 +12,11 @@
  * ```
  * `str` is a u32 byte length followed by UTF-8 bytes. A record that does not follow
  * this layout is rejected with `MalformedRecord`, so a projection can dead-letter it.
+ * Names and labels are decoded on first read; their lengths are checked at decode time,
+ * invalid UTF-8 is reported when they are read.
  */
 import type { SampleBatch } from "./sample-batch.ts";
-import { makeSeriesId, type SeriesDef } from "./series.ts";
+import { type Labels, makeSeriesId, type SeriesDef, type SeriesId } from "./series.ts";
 
 const MAGIC = 0x31534b4c; // "LKS1"
 const encoder = new TextEncoder();
@@ -127,18 +129,22 @@ export function decodeSampleRecord(bytes: Uint8Array): SampleBatch {
   if (nSeries > bytes.length) {
     throw new MalformedRecord(`sample record declares ${nSeries} series in ${bytes.length} bytes`);
   }
+  // Series definitions are walked, not decoded: the rollup never reads names or labels,
+  // and the raw projection reads them only for series it has not written yet.
   const series: SeriesDef[] = new Array(nSeries);
+  const skip = () => {
+    const len = u32();
+    need(len);
+    pos += len;
+  };
   for (let s = 0; s < nSeries; s++) {
     const lo = u32();
     const hi = u32();
-    const metric = str();
+    const at = pos;
+    skip();
     const nLabels = u16();
-    const labels: Record<string, string> = {};
-    for (let l = 0; l < nLabels; l++) {
-      const name = str();
-      labels[name] = str();
-    }
-    series[s] = { id: makeSeriesId(lo, hi), metric, labels };
+    for (let l = 0; l < 2 * nLabels; l++) skip();
+    series[s] = new EncodedSeriesDef(makeSeriesId(lo, hi), bytes, at);
   }
   const n = u32();
   pos += (8 - (pos & 7)) & 7;
@@ -157,4 +163,45 @@ export function decodeSampleRecord(bytes: Uint8Array): SampleBatch {
     }
   }
   return { tenant, series, seriesIndex, timestamps, values, length: n };
+}
+
+/** A series definition whose metric and labels are decoded when first read. */
+class EncodedSeriesDef implements SeriesDef {
+  #metric?: string;
+  #labels?: Labels;
+
+  constructor(readonly id: SeriesId, private readonly bytes: Uint8Array, private readonly at: number) {}
+
+  get metric(): string {
+    if (this.#metric === undefined) this.#decode();
+    return this.#metric!;
+  }
+
+  get labels(): Labels {
+    if (this.#labels === undefined) this.#decode();
+    return this.#labels!;
+  }
+
+  #decode(): void {
+    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    let pos = this.at;
+    const str = () => {
+      const len = view.getUint32(pos, true);
+      pos += 4;
+      try {
+        return decoder.decode(this.bytes.subarray(pos, pos += len));
+      } catch {
+        throw new MalformedRecord(`sample record has invalid UTF-8 at byte ${pos - len}`);
+      }
+    };
+    this.#metric = str();
+    const nLabels = view.getUint16(pos, true);
+    pos += 2;
+    const labels: Record<string, string> = {};
+    for (let l = 0; l < nLabels; l++) {
+      const name = str();
+      labels[name] = str();
+    }
+    this.#labels = labels;
+  }
 }

@@ -4,7 +4,7 @@
  * a series row written twice costs nothing but the write).
  */
 import type { RecordBatch } from "../domain/ports/command-log.ts";
-import { seriesIdToDecimal } from "../domain/series.ts";
+import { type SeriesId, seriesIdToDecimal } from "../domain/series.ts";
 import { batchToken, type PlannedBatch, type Projection, type ProjectionWrite } from "./projection.ts";
 import { decodeSamples, sampleBlock, sampleSourceSql } from "./sample-block.ts";
 
@@ -19,8 +19,7 @@ export interface RawProjectionOptions {
 }
 
 export function rawProjection(options: RawProjectionOptions = {}): Projection<null> {
-  const seen = new Map<string, number>();
-  const limit = options.seenSeriesLimit ?? 2_000_000;
+  const seen = new SeenSeries(options.seenSeriesLimit ?? 2_000_000);
   const name = options.name ?? "raw";
   return {
     name,
@@ -46,19 +45,17 @@ export function rawProjection(options: RawProjectionOptions = {}): Projection<nu
       }
       const seriesRows: Record<string, unknown>[] = [];
       for (const samples of decoded.batches) {
-        const firstSeen = new Map<number, number>();
+        const lastDay = new Float64Array(samples.series.length).fill(-1);
         for (let i = 0; i < samples.length; i++) {
           const s = samples.seriesIndex[i];
           const day = Math.floor(samples.timestamps[i] / DAY_MS);
-          const known = firstSeen.get(s);
-          if (known === undefined || day > known) firstSeen.set(s, day);
+          if (day > lastDay[s]) lastDay[s] = day;
         }
-        for (const [s, day] of firstSeen) {
+        for (let s = 0; s < lastDay.length; s++) {
+          const day = lastDay[s];
+          if (day < 0) continue;
           const def = samples.series[s];
-          const key = samples.tenant + "/" + def.id.hex;
-          if ((seen.get(key) ?? -1) >= day) continue;
-          if (seen.size >= limit) seen.delete(seen.keys().next().value!);
-          seen.set(key, day);
+          if (!seen.markNewer(samples.tenant, def.id, day)) continue;
           seriesRows.push({
             tenant: samples.tenant,
             metric: def.metric,
@@ -77,4 +74,43 @@ export function rawProjection(options: RawProjectionOptions = {}): Projection<nu
       };
     },
   };
+}
+
+/**
+ * The day each series was last written to `series`, keyed by the id's words so the hot
+ * loop builds no strings; bounded, evicting the oldest entries first.
+ */
+class SeenSeries {
+  readonly #byTenant = new Map<string, Map<number, { hi: number; day: number }[]>>();
+  #size = 0;
+
+  constructor(private readonly limit: number) {}
+
+  /** Records `day` for the series and says whether it is newer than what was recorded. */
+  markNewer(tenant: string, id: SeriesId, day: number): boolean {
+    let byLo = this.#byTenant.get(tenant);
+    if (!byLo) this.#byTenant.set(tenant, byLo = new Map());
+    const entries = byLo.get(id.lo);
+    const entry = entries?.find((e) => e.hi === id.hi);
+    if (entry) {
+      if (entry.day >= day) return false;
+      entry.day = day;
+      return true;
+    }
+    if (this.#size >= this.limit) this.#evict();
+    if (entries) entries.push({ hi: id.hi, day });
+    else byLo.set(id.lo, [{ hi: id.hi, day }]);
+    this.#size++;
+    return true;
+  }
+
+  #evict(): void {
+    for (const byLo of this.#byTenant.values()) {
+      const oldest = byLo.keys().next();
+      if (oldest.done) continue;
+      this.#size -= byLo.get(oldest.value)!.length;
+      byLo.delete(oldest.value);
+      return;
+    }
+  }
 }
