@@ -183,19 +183,25 @@ class EncodedSeriesDef implements SeriesDef {
   }
 
   #decode(): void {
-    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+    const bytes = this.bytes;
     let pos = this.at;
     const str = () => {
-      const len = view.getUint32(pos, true);
+      const len = (bytes[pos] | (bytes[pos + 1] << 8) | (bytes[pos + 2] << 16) | (bytes[pos + 3] << 24)) >>>
+        0;
       pos += 4;
+      const ascii = asciiString(bytes, pos, len);
+      if (ascii !== undefined) {
+        pos += len;
+        return ascii;
+      }
       try {
-        return decoder.decode(this.bytes.subarray(pos, pos += len));
+        return decoder.decode(bytes.subarray(pos, pos += len));
       } catch {
         throw new MalformedRecord(`sample record has invalid UTF-8 at byte ${pos - len}`);
       }
     };
     this.#metric = str();
-    const nLabels = view.getUint16(pos, true);
+    const nLabels = bytes[pos] | (bytes[pos + 1] << 8);
     pos += 2;
     const labels: Record<string, string> = {};
     for (let l = 0; l < nLabels; l++) {
@@ -204,4 +210,16 @@ class EncodedSeriesDef implements SeriesDef {
     }
     this.#labels = labels;
   }
+}
+
+/** Short ASCII strings (almost every name and label) skip TextDecoder's per-call cost. */
+function asciiString(bytes: Uint8Array, at: number, length: number): string | undefined {
+  if (length > 64) return undefined;
+  let out = "";
+  for (let i = at; i < at + length; i++) {
+    const b = bytes[i];
+    if (b >= 0x80) return undefined;
+    out += String.fromCharCode(b);
+  }
+  return out;
 }
