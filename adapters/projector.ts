@@ -5,19 +5,18 @@
  * same state, same `now`), so the store's deduplication tokens drop what had landed:
  * no sample lost, none counted twice.
  *
- * Each batch runs inside `defer` + `retry`, so a store outage pauses the stream
- * instead of ending it; a batch that keeps failing for another reason is dead-lettered
- * after `maxAttempts` and the stream goes on.
+ * Each batch's writes run inside `defer` + `retry` with capped backoff, so a store
+ * outage pauses the stream instead of ending it or dropping data. A record that cannot
+ * be decoded or planned goes to the dead-letter topic `<topic>.dlq` with its reason,
+ * and the stream goes on.
  */
-import { concatMap, defer, from, lastValueFrom, retry, timer } from "rxjs";
-import { Unavailable } from "../domain/errors.ts";
+import { defer, lastValueFrom, retry, timer } from "rxjs";
 import type { AnalyticsStore } from "../domain/ports/analytics-store.ts";
 import type { CommandLog, LogRecord, RecordBatch } from "../domain/ports/command-log.ts";
 import type { BatchCounters, DeadLetter, PlannedBatch, Projection } from "../projections/projection.ts";
 
 export interface ProjectorOptions {
   readonly maxRecords?: number;
-  readonly maxAttempts?: number;
   readonly now?: () => number;
   readonly onBatch?: (projection: string, counters: BatchCounters) => void;
   readonly onError?: (projection: string, error: unknown) => void;
@@ -91,16 +90,17 @@ export class Projector<S> {
     }
     const ticker = setInterval(() => this.#tick(), this.options.tickMs ?? 1000);
     try {
-      await lastValueFrom(
-        from(log.consume({
-          group: name,
-          topic: projection.topic,
-          maxRecords: this.options.maxRecords ?? 1000,
-          startAt: (partition) => resumeAt.get(partition),
-          signal: this.#abort.signal,
-        })).pipe(concatMap((batch) => defer(() => this.#handle(batch)))),
-        { defaultValue: undefined },
-      );
+      // Pulled one batch at a time: the next read happens after the previous commit, so
+      // records that arrive meanwhile form the next (larger) batch, and nothing queues
+      // in memory. (`from(asyncIterable)` would read ahead into many tiny batches.)
+      const batches = log.consume({
+        group: name,
+        topic: projection.topic,
+        maxRecords: this.options.maxRecords ?? 1000,
+        startAt: (partition) => resumeAt.get(partition),
+        signal: this.#abort.signal,
+      });
+      for await (const batch of batches) await this.#handle(batch);
     } finally {
       clearInterval(ticker);
     }
@@ -114,21 +114,23 @@ export class Projector<S> {
       planned = this.projection.plan(batch, state, now);
     } catch (error) {
       this.options.onError?.(this.projection.name, error);
+      if (batch.records.length > 1) {
+        // Planning is deterministic, so retrying the batch cannot help; planning each
+        // record alone isolates the one that fails and keeps the others.
+        for (const record of batch.records) {
+          await this.#handle(toBatch(batch.topic, batch.partition, [record]));
+        }
+        return;
+      }
       await this.#deadLetter(
         batch.records.map((record) => ({ record, reason: `projection failed: ${error}` })),
       );
       await this.log.commit(this.projection.name, batch.topic, batch.partition, batch.lastOffset + 1);
       return;
     }
-    try {
-      await this.#retrying(
-        () => this.#apply(batch, planned, state, now, true),
-        this.options.maxAttempts ?? 5,
-      );
-    } catch (error) {
-      await this.#deadLetter(batch.records.map((record) => ({ record, reason: `write failed: ${error}` })));
-      await this.log.commit(this.projection.name, batch.topic, batch.partition, batch.lastOffset + 1);
-    }
+    // A failed write is retried until it lands: valid samples are never dropped because
+    // the store was failing; the stall shows as lag and errors in /metrics.
+    await this.#retrying(() => this.#apply(batch, planned, state, now, true));
   }
 
   async #apply(
@@ -202,14 +204,13 @@ export class Projector<S> {
     );
   }
 
-  async #retrying(operation: () => Promise<void>, maxAttempts = Infinity): Promise<void> {
+  async #retrying(operation: () => Promise<void>): Promise<void> {
     await lastValueFrom(
       defer(operation).pipe(
         retry({
           delay: (error, attempt) => {
             this.options.onError?.(this.projection.name, error);
             if (this.#abort.signal.aborted) throw error;
-            if (!(error instanceof Unavailable) && attempt >= maxAttempts) throw error;
             return timer(Math.min(100 * 2 ** attempt, 10_000));
           },
         }),
