@@ -1,0 +1,241 @@
+/**
+ * Stages `raw` and `rollup`: a log pre-filled with samples over 100k series (records
+ * exactly as ingest writes them for bodies of 10k series × 1 point, 8 partitions), then
+ * the real Projector with the real projection and chDB, timed from `start()` until the
+ * group's committed offsets reach the end of every partition. The totals are checked in
+ * ClickHouse afterwards.
+ *
+ * chDB allows one data directory per process, so each projection runs in its own
+ * process: `deno run -A bench/stage-projection.ts raw|rollup [--quick] [--out file]`.
+ * `--points-per-line N` makes the bodies N points × 10k/N series (same samples per record
+ * batch, fewer series definitions); `--batch-records N` sets the projector's batch size
+ * (1 mimics a projector that keeps up with live ingest); `--trace` prints every call.
+ */
+import { openSqliteLog } from "../adapters/embedded-log/sqlite-log.ts";
+import { openClickHouseStore } from "../adapters/clickhouse/clickhouse-store.ts";
+import { Projector } from "../adapters/projector.ts";
+import type { AnalyticsStore } from "../domain/ports/analytics-store.ts";
+import type { OutgoingRecord } from "../domain/ports/command-log.ts";
+import type { SampleBatch } from "../domain/sample-batch.ts";
+import { encodeSampleRecord } from "../domain/sample-record.ts";
+import { partitionOf, type SeriesDef, seriesId } from "../domain/series.ts";
+import type { Projection } from "../projections/projection.ts";
+import { rawProjection } from "../projections/raw.ts";
+import { rollupProjection } from "../projections/rollup.ts";
+import { ensureSchema } from "../read-models/schema.ts";
+import { argValue, fmt, Meter, peakRssMiB, workDir, writeResult } from "./proc.ts";
+import { METRIC, sampleValue, seriesLabels } from "./workload.ts";
+
+const args = Deno.args;
+const kind = args[0];
+if (kind !== "raw" && kind !== "rollup") {
+  console.error("usage: stage-projection.ts raw|rollup [--quick] [--out file]");
+  Deno.exit(2);
+}
+const quick = args.includes("--quick");
+const trace = args.includes("--trace");
+const SERIES = 100_000;
+const POINTS_PER_LINE = Number(argValue(args, "--points-per-line") ?? 1);
+const SERIES_PER_BODY = 10_000 / POINTS_PER_LINE;
+const ROUNDS = Number(argValue(args, "--rounds") ?? Math.ceil((quick ? 10 : 20) / POINTS_PER_LINE));
+const TOTAL = SERIES * POINTS_PER_LINE * ROUNDS;
+const PARTITIONS = 8;
+const TOPIC = "metrics.samples";
+const TENANT = "bench";
+const STEP_MS = 10_000;
+const BATCH_RECORDS = Number(argValue(args, "--batch-records") ?? 1000);
+
+/** Per (body group, partition): the encoded record and where its sample columns start. */
+interface RecordTemplate {
+  readonly partition: number;
+  readonly bytes: Uint8Array;
+  readonly series: readonly number[];
+}
+
+function recordTemplates(): RecordTemplate[][] {
+  const groups: RecordTemplate[][] = [];
+  for (let first = 0; first < SERIES; first += SERIES_PER_BODY) {
+    const byPartition = new Map<number, { defs: SeriesDef[]; series: number[] }>();
+    for (let s = first; s < first + SERIES_PER_BODY; s++) {
+      const labels = Object.fromEntries(seriesLabels(s));
+      const def: SeriesDef = { id: seriesId(TENANT, METRIC, labels), metric: METRIC, labels };
+      const p = partitionOf(def.id, PARTITIONS);
+      let part = byPartition.get(p);
+      if (part === undefined) byPartition.set(p, part = { defs: [], series: [] });
+      part.defs.push(def);
+      part.series.push(s);
+    }
+    const templates: RecordTemplate[] = [];
+    for (const [partition, { defs, series }] of byPartition) {
+      const n = defs.length * POINTS_PER_LINE;
+      const batch: SampleBatch = {
+        tenant: TENANT,
+        series: defs,
+        seriesIndex: Uint32Array.from({ length: n }, (_, i) => Math.floor(i / POINTS_PER_LINE)),
+        timestamps: new Float64Array(n),
+        values: new Float64Array(n),
+        length: n,
+      };
+      templates.push({ partition, bytes: encodeSampleRecord(batch), series });
+    }
+    groups.push(templates);
+  }
+  return groups;
+}
+
+/** The record of `template` for round `round`: timestamps and values patched into a copy. */
+function recordFor(template: RecordTemplate, round: number, baseMs: number): OutgoingRecord {
+  const bytes = template.bytes.slice();
+  const k = POINTS_PER_LINE;
+  const n = template.series.length * k;
+  const columns = new Float64Array(bytes.buffer, bytes.byteLength - 16 * n, 2 * n);
+  for (let i = 0; i < n; i++) {
+    const point = round * k + (i % k);
+    columns[i] = baseMs + point * STEP_MS;
+    columns[n + i] = sampleValue(template.series[Math.floor(i / k)], point);
+  }
+  return { partition: template.partition, key: TENANT, value: bytes };
+}
+
+/** Wraps methods so their time (until the promise settles) adds up under `label(name)`. */
+function timed<T extends object>(target: T, label: (name: string, args: unknown[]) => string | undefined) {
+  const totals: Record<string, { ms: number; calls: number }> = {};
+  const proxy = new Proxy(target, {
+    get(obj, name) {
+      const value = Reflect.get(obj, name, obj);
+      if (typeof value !== "function" || typeof name !== "string") return value;
+      return (...callArgs: unknown[]) => {
+        const key = label(name, callArgs);
+        if (key === undefined) return value.apply(obj, callArgs);
+        const start = performance.now();
+        const add = () => {
+          const t = totals[key] ??= { ms: 0, calls: 0 };
+          t.ms += performance.now() - start;
+          t.calls++;
+          if (trace) {
+            const rss = Math.round(Deno.memoryUsage().rss / 2 ** 20);
+            console.error(`  ${key}: ${(performance.now() - start).toFixed(1)} ms, rss ${rss} MiB`);
+          }
+        };
+        const result = value.apply(obj, callArgs);
+        if (result instanceof Promise) return result.finally(add);
+        add();
+        return result;
+      };
+    },
+  });
+  return { proxy, totals };
+}
+
+const dir = await workDir(`${kind}-`);
+try {
+  const baseMs = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
+  const log = openSqliteLog({ path: `${dir}/log.sqlite`, sync: "normal" });
+  await log.ensureTopic(TOPIC, PARTITIONS);
+  const fillStart = performance.now();
+  const templates = recordTemplates();
+  for (let round = 0; round < ROUNDS; round++) {
+    await Promise.all(
+      templates.map((group, g) =>
+        log.append(TOPIC, group.map((t) => recordFor(t, round, baseMs)), { idempotencyKey: `${round}/${g}` })
+      ),
+    );
+  }
+  const records = (await log.offsets(TOPIC)).reduce((n, o) => n + o.end, 0);
+  console.error(
+    `${kind}: pre-filled ${fmt.rate(TOTAL)} samples over ${fmt.rate(SERIES)} series in ${records} records` +
+      ` (bodies of ${SERIES_PER_BODY} series × ${POINTS_PER_LINE})` +
+      ` (${((performance.now() - fillStart) / 1000).toFixed(1)} s)`,
+  );
+
+  const chdb = openClickHouseStore({ path: `${dir}/clickhouse` });
+  await ensureSchema(chdb);
+  const [{ version }] = await chdb.query<{ version: string }>("SELECT version() AS version");
+  const store = timed<AnalyticsStore>(chdb, (name, callArgs) => {
+    if (name === "insertBlock") return "insertBlock (encode, stage, INSERT…SELECT)";
+    if (name === "insertRows") return `insertRows ${callArgs[0]} (JSONEachRow)`;
+    if (name === "query") return "query";
+    return undefined;
+  });
+  const base = kind === "raw" ? rawProjection({ topic: TOPIC }) : rollupProjection({ topic: TOPIC });
+  const projection = timed<Projection<unknown>>(
+    base as Projection<unknown>,
+    (name) => name === "plan" ? "plan (decode records, build block)" : undefined,
+  );
+  const timedLog = timed(log, (name) => name === "commit" ? "log commit" : undefined);
+  const errors: unknown[] = [];
+  const projector = new Projector(projection.proxy, timedLog.proxy, store.proxy, {
+    maxRecords: BATCH_RECORDS,
+    onError: (_name, error) => {
+      errors.push(error);
+      console.error(`${kind}: projection error: ${error instanceof Error ? error.message : error}`);
+    },
+  });
+
+  const meter = new Meter();
+  const running = projector.start();
+  for (;;) {
+    const offsets = await log.offsets(TOPIC, base.name);
+    if (offsets.every((o) => (o.committed ?? 0) >= o.end)) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const { wallSeconds, cpuSeconds } = meter.read();
+  await projector.stop();
+  await running;
+
+  const check = kind === "raw"
+    ? await chdb.query<{ rows: string; series: string }>(
+      "SELECT (SELECT count() FROM samples) AS rows, (SELECT uniqExact(series_id) FROM series) AS series",
+    )
+    : await chdb.query<{ rows: string; hourly: string; late: string }>(
+      `SELECT (SELECT sum(count) FROM rollup_1m) AS rows, (SELECT sum(count) FROM rollup_1h) AS hourly,
+        (SELECT count() FROM late_samples) AS late`,
+    );
+  const stored = Number(check[0].rows);
+  if (stored !== TOTAL) {
+    throw new Error(`${kind}: ${stored} samples stored, ${TOTAL} expected (${JSON.stringify(check[0])})`);
+  }
+  if (errors.length > 0) throw new Error(`${kind}: projection errors: ${errors.map(String).join("; ")}`);
+
+  const breakdown: Record<string, { ms: number; calls: number }> = {
+    ...projection.totals,
+    ...store.totals,
+    ...timedLog.totals,
+  };
+  const accounted = Object.values(breakdown).reduce((n, t) => n + t.ms, 0);
+  breakdown["rest (log read, scheduling)"] = { ms: wallSeconds * 1000 - accounted, calls: 0 };
+  const result = {
+    stage: kind,
+    chdb: version,
+    samples: TOTAL,
+    series: SERIES,
+    pointsPerLine: POINTS_PER_LINE,
+    records,
+    batchRecords: BATCH_RECORDS,
+    wallSeconds,
+    cpuSeconds,
+    rowsPerSecond: TOTAL / wallSeconds,
+    rowsPerCpuSecond: TOTAL / cpuSeconds,
+    peakRssMiB: peakRssMiB("self"),
+    check: check[0],
+    breakdown,
+  };
+  console.error(
+    `${kind}: ${fmt.rate(TOTAL)} samples in ${fmt.seconds(wallSeconds)} s wall, ${
+      fmt.seconds(cpuSeconds)
+    } CPU-s:` +
+      ` ${fmt.rate(result.rowsPerSecond)} rows/s, ${
+        fmt.rate(result.rowsPerCpuSecond)
+      } rows/CPU-s (chDB ${version})`,
+  );
+  for (const [name, t] of Object.entries(breakdown)) {
+    console.error(
+      `  ${name.padEnd(48)} ${(t.ms / 1000).toFixed(2).padStart(7)} s  ${String(t.calls).padStart(5)} calls`,
+    );
+  }
+  await chdb.close();
+  await log.close();
+  await writeResult(args, result);
+} finally {
+  await Deno.remove(dir, { recursive: true });
+}
