@@ -11,7 +11,8 @@ import { SampleBatchBuilder } from "../../domain/sample-batch.ts";
 import { seriesId } from "../../domain/series.ts";
 import { type Aggregation, runSampleQuery } from "../../read-models/sample-query.ts";
 import { defaultRetention } from "../../read-models/schema.ts";
-import { prng, uniqueName } from "../support/analytics.ts";
+import { uniqueName } from "../support/analytics.ts";
+import { seededRandom } from "../support/seeded-random.ts";
 import { openPipeline, TOPIC } from "../support/pipeline.ts";
 
 const HOUR = 3_600_000;
@@ -25,7 +26,7 @@ interface Sample {
 
 /** Samples in event-time order over `hours`, then shuffled within less than the lateness. */
 function workload(seed: number, base: number, hours: number): { samples: Sample[]; series: number } {
-  const rand = prng(seed);
+  const rand = seededRandom(seed).next;
   const series = 2 + Math.floor(rand() * 4);
   const samples: Sample[] = [];
   let ts = base;

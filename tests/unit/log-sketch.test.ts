@@ -11,20 +11,10 @@ import {
   percentileQuantile,
   PERCENTILES,
 } from "../../domain/log-sketch.ts";
+import { seededRandom } from "../support/seeded-random.ts";
 
 /** The guarantee stated in the module doc: ALPHA plus float slack at bucket edges. */
 const BOUND = ALPHA * (1 + 1e-12);
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const bits = new DataView(new ArrayBuffer(8));
 function ulpStep(x: number, steps: number): number {
@@ -137,7 +127,7 @@ Deno.test("error bound: every value near every bucket edge is within ALPHA of it
 });
 
 Deno.test("logSketchKey: monotone over a sorted random sample of both signs and all magnitudes", () => {
-  const random = mulberry32(7);
+  const random = seededRandom(7).next;
   const values = Array.from({ length: 50_000 }, () => {
     const magnitude = Math.pow(10, random() * 640 - 330);
     return random() < 0.5 ? -magnitude : magnitude;
@@ -206,7 +196,7 @@ Deno.test("quantile: empty is NaN, one value answers every q, zeros and infiniti
 });
 
 Deno.test("quantiles: one pass gives the same answers as separate calls, in any order", () => {
-  const random = mulberry32(11);
+  const random = seededRandom(11).next;
   const sketch = new LogSketch();
   for (let i = 0; i < 1000; i++) sketch.add(random() * 100 - 20);
   const qs = [0.99, 0, 0.5, 1, 0.9, 0.95, 0.01];
@@ -225,7 +215,7 @@ const DISTRIBUTIONS: Record<string, Distribution> = {
 };
 
 Deno.test("quantile: error bound holds on random data of every shape", () => {
-  const random = mulberry32(2024);
+  const random = seededRandom(2024).next;
   for (const [name, draw] of Object.entries(DISTRIBUTIONS)) {
     for (let workload = 0; workload < 40; workload++) {
       // given
@@ -243,7 +233,7 @@ Deno.test("quantile: error bound holds on random data of every shape", () => {
 });
 
 Deno.test("merge: merging sketches of any split equals adding every value to one sketch", () => {
-  const random = mulberry32(99);
+  const random = seededRandom(99).next;
   const draws = Object.values(DISTRIBUTIONS);
   for (let workload = 0; workload < 200; workload++) {
     // given values split at random into 1–6 parts

@@ -12,17 +12,7 @@ import {
   type RollupState,
   tierMs,
 } from "../../domain/rollup.ts";
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../support/seeded-random.ts";
 
 function staleMarker(): number {
   const view = new DataView(new ArrayBuffer(8));
@@ -133,7 +123,7 @@ Deno.test("last: greatest timestamp wins; on a tie the greater value, whatever t
 });
 
 Deno.test("mergeRollup: commutative and associative over random partitions, equal to all at once", () => {
-  const random = mulberry32(31337);
+  const random = seededRandom(31337).next;
   for (let workload = 0; workload < 300; workload++) {
     // given samples on multiples of 0.25 (sums are exact), tied timestamps, some NaN and ±Inf
     const n = Math.floor(random() * 200);
@@ -195,7 +185,7 @@ Deno.test("mergeRollup: inputs unchanged; mergeRollupInto changes only the targe
 
 Deno.test("percentile: each name reads its quantile within the sketch's error", () => {
   // given 1..1000 shuffled
-  const random = mulberry32(5);
+  const random = seededRandom(5).next;
   const values = Array.from({ length: 1000 }, (_, i) => i + 1).sort(() => random() - 0.5);
   const state = emptyRollup();
   addSamples(state, new Float64Array(values.length), new Float64Array(values), 0, values.length);
