@@ -51,9 +51,21 @@ class Writer {
   }
   str(s: string): void {
     this.ensure(4 + s.length * 3);
-    const { written } = encoder.encodeInto(s, this.buf.subarray(this.pos + 4));
+    const buf = this.buf;
+    const start = this.pos + 4;
+    // Names and label values are nearly always short ASCII: copying code units avoids
+    // encodeInto's per-call cost (about 0.15 us here, 11 calls per series).
+    let i = 0;
+    if (s.length <= 64) {
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[start + i] = c;
+      }
+    }
+    const written = i === s.length ? i : encoder.encodeInto(s, buf.subarray(start)).written;
     this.view.setUint32(this.pos, written, true);
-    this.pos += 4 + written;
+    this.pos = start + written;
   }
   align8(): void {
     const pad = (8 - (this.pos & 7)) & 7;

@@ -34,6 +34,21 @@ Deno.test("sample record: a batch survives encode and decode bit for bit", () =>
   assert.equal(decoded.values[2], -Infinity);
 });
 
+Deno.test("sample record: long, empty and non-ASCII names and values survive encoding", () => {
+  const b = new SampleBatchBuilder("t\u00e9nant");
+  const labels = {
+    long: "x".repeat(300),
+    empty: "",
+    mixed: "abc\u00fc\u{1F600}def",
+    ascii64: "a".repeat(64),
+  };
+  const s = b.addSeries({ id: seriesId("t\u00e9nant", "m", labels), metric: "m", labels });
+  b.addSample(s, 1, 1);
+  const decoded = decodeSampleRecord(encodeSampleRecord(b.build()));
+  assert.equal(decoded.tenant, "t\u00e9nant");
+  assert.deepEqual(decoded.series[0].labels, labels);
+});
+
 Deno.test("sample record: the Prometheus stale marker keeps its exact NaN bits", () => {
   const b = new SampleBatchBuilder("acme");
   const s = b.addSeries({ id: seriesId("acme", "up", {}), metric: "up", labels: {} });
