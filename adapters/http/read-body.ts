@@ -67,13 +67,30 @@ function compressionOf(encoding: string | undefined | null): Encoding | undefine
   }
 }
 
-async function readAtMost(
+function readAtMost(
   body: ReadableStream<Uint8Array> | null,
   limit: number,
   what: string,
 ): Promise<Uint8Array> {
-  if (body === null) return new Uint8Array(0);
-  const reader = body.getReader();
+  if (body === null) return Promise.resolve(new Uint8Array(0));
+  return collect(body.getReader(), limit, `${what} is larger than ${limit} bytes`);
+}
+
+async function inflate(compressed: Uint8Array, encoding: Encoding, limit: number): Promise<Uint8Array> {
+  const stream = new DecompressionStream(formatOf(compressed, encoding));
+  // Errors of the writing side reach the reader too, so they are reported there.
+  feed(stream.writable.getWriter(), compressed).catch(() => {});
+  try {
+    return await collect(stream.readable.getReader(), limit, `body decompresses to more than ${limit} bytes`);
+  } catch (error) {
+    if (error instanceof PayloadTooLarge) throw error;
+    const why = error instanceof Error ? error.message : String(error);
+    throw new ValidationError(`Cannot accept request: the ${encoding} body is corrupt (${why})`);
+  }
+}
+
+/** Reads a stream to the end, stopping with `PayloadTooLarge` as soon as it passes `limit`. */
+async function collect(reader: ReadableStreamDefaultReader<Uint8Array>, limit: number, tooLarge: string) {
   const parts: Uint8Array[] = [];
   let total = 0;
   for (;;) {
@@ -83,35 +100,9 @@ async function readAtMost(
     if (total > limit) {
       // Not awaited: a client that stalls must not hold the 413 back.
       reader.cancel().catch(() => {});
-      throw new PayloadTooLarge(`Cannot accept request: ${what} is larger than ${limit} bytes`);
+      throw new PayloadTooLarge(`Cannot accept request: ${tooLarge}`);
     }
     parts.push(value);
-  }
-  return concat(parts, total);
-}
-
-async function inflate(compressed: Uint8Array, encoding: Encoding, limit: number): Promise<Uint8Array> {
-  const stream = new DecompressionStream(formatOf(compressed, encoding));
-  const reader = stream.readable.getReader();
-  // Errors of the writing side reach the reader too, so they are reported there.
-  feed(stream.writable.getWriter(), compressed).catch(() => {});
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > limit) {
-        reader.cancel().catch(() => {});
-        throw new PayloadTooLarge(`Cannot accept request: body decompresses to more than ${limit} bytes`);
-      }
-      parts.push(value);
-    }
-  } catch (error) {
-    if (error instanceof PayloadTooLarge) throw error;
-    const why = error instanceof Error ? error.message : String(error);
-    throw new ValidationError(`Cannot accept request: the ${encoding} body is corrupt (${why})`);
   }
   return concat(parts, total);
 }
