@@ -87,8 +87,8 @@ export function rollupProjection(options: RollupProjectionOptions = {}): Project
         );
         return out;
       });
-      const onTime = sampleBlock(decoded.batches, (b, i) => flags[b][i] === 0);
-      const late = sampleBlock(decoded.batches, (b, i) => flags[b][i] === 1);
+      const onTime = sampleBlock(decoded.batches, flags, 0);
+      const late = sampleBlock(decoded.batches, flags, 1);
       const writes: ProjectionWrite[] = [];
       if (onTime.block.rows > 0) {
         const source = sampleSourceSql(onTime.tenants);

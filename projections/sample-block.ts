@@ -40,12 +40,13 @@ export interface SampleBlock {
 }
 
 /**
- * Lays out the samples for which `keep(batchIndex, sampleIndex)` holds (all when no
- * filter is given).
+ * Lays out the samples whose flag equals `selected` (all samples when no flags are
+ * given); `flags[b][i]` belongs to sample `i` of batch `b`.
  */
 export function sampleBlock(
   batches: readonly SampleBatch[],
-  keep?: (batch: number, sample: number) => boolean,
+  flags?: readonly Uint8Array[],
+  selected = 1,
 ): SampleBlock {
   let capacity = 0;
   for (const b of batches) capacity += b.length;
@@ -60,8 +61,9 @@ export function sampleBlock(
     let t = tenants.indexOf(batch.tenant);
     if (t < 0) t = tenants.push(batch.tenant) - 1;
     const series = batch.series;
+    const flag = flags?.[b];
     for (let i = 0; i < batch.length; i++) {
-      if (keep && !keep(b, i)) continue;
+      if (flag && flag[i] !== selected) continue;
       const id = series[batch.seriesIndex[i]].id;
       tenantIx[row] = t;
       ids[2 * row] = id.lo;
