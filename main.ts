@@ -46,6 +46,7 @@ export const Config = z.object({
   LOOKOUT_QUERY_MAX_POINTS: positiveInt.default(11_000),
   LOOKOUT_QUERY_TIMEOUT_SECONDS: positiveInt.default(30),
   LOOKOUT_PROJECTION_BATCH_RECORDS: positiveInt.default(1000),
+  LOOKOUT_INGEST_SERIES_CACHE: positiveInt.default(262_144),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -170,6 +171,7 @@ async function main(): Promise<void> {
       rawRetentionMs: retention.rawDays * DAY_MS,
       maxFutureMs: config.LOOKOUT_MAX_FUTURE_SECONDS * 1000,
       now: Date.now,
+      seriesCacheEntries: config.LOOKOUT_INGEST_SERIES_CACHE,
     },
     query: {
       store,

@@ -87,15 +87,8 @@ export function encodeSampleRecord(batch: SampleBatch): Uint8Array {
   w.str(batch.tenant);
   w.u32(batch.series.length);
   for (const def of batch.series) {
-    w.u32(def.id.lo);
-    w.u32(def.id.hi);
-    w.str(def.metric);
-    const names = Object.keys(def.labels);
-    w.u16(names.length);
-    for (const name of names) {
-      w.str(name);
-      w.str(def.labels[name]);
-    }
+    if (def.wire === undefined) writeSeriesDef(w, def);
+    else w.bytes(def.wire);
   }
   w.u32(n);
   w.align8();
@@ -104,6 +97,28 @@ export function encodeSampleRecord(batch: SampleBatch): Uint8Array {
   w.bytes(new Uint8Array(batch.timestamps.buffer, batch.timestamps.byteOffset, n * 8));
   w.bytes(new Uint8Array(batch.values.buffer, batch.values.byteOffset, n * 8));
   return w.buf.slice(0, w.pos);
+}
+
+/**
+ * One series as a record carries it (`u32 idLo | u32 idHi | str metric | u16 nLabels |
+ * labels`), for callers that encode a series once and copy it into many records.
+ */
+export function encodeSeriesDef(def: SeriesDef): Uint8Array {
+  const w = new Writer(16 + def.metric.length * 3 + Object.keys(def.labels).length * 32);
+  writeSeriesDef(w, def);
+  return w.buf.slice(0, w.pos);
+}
+
+function writeSeriesDef(w: Writer, def: SeriesDef): void {
+  w.u32(def.id.lo);
+  w.u32(def.id.hi);
+  w.str(def.metric);
+  const names = Object.keys(def.labels);
+  w.u16(names.length);
+  for (const name of names) {
+    w.str(name);
+    w.str(def.labels[name]);
+  }
 }
 
 export function decodeSampleRecord(bytes: Uint8Array): SampleBatch {

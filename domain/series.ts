@@ -28,6 +28,8 @@ export interface SeriesDef {
   readonly id: SeriesId;
   readonly metric: string;
   readonly labels: Labels;
+  /** The series as a sample record encodes it (`encodeSeriesDef`), when already known. */
+  readonly wire?: Uint8Array;
 }
 
 const SEED_LO = 0x4c4f4f4b;

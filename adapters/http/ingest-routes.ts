@@ -18,6 +18,7 @@ import { appendSamples, type SampleLog } from "../../commands/ingest/append-samp
 import { decodeDatadogV2 } from "../../commands/ingest/datadog-v2.ts";
 import type { DecodeContext, DecodeResult } from "../../commands/ingest/decode-context.ts";
 import { decodeNative } from "../../commands/ingest/native.ts";
+import { SeriesCache } from "../../commands/ingest/series-cache.ts";
 import { type BodyLimits, readBody } from "./read-body.ts";
 import { problem } from "./problem.ts";
 import type { Telemetry } from "../telemetry.ts";
@@ -31,12 +32,23 @@ export interface IngestOptions {
   readonly rawRetentionMs: number;
   readonly maxFutureMs: number;
   readonly now: () => number;
+  /** Series remembered per tenant by the decoders (see `SeriesCache`); default 262,144. */
+  readonly seriesCacheEntries?: number;
 }
 
 const decoder = new TextDecoder();
 
 export function ingestRoutes(options: IngestOptions): Hono<TenantEnv> {
   const app = new Hono<TenantEnv>();
+  const caches = new Map<string, SeriesCache>();
+  const cacheOf = (tenant: string): SeriesCache => {
+    let cache = caches.get(tenant);
+    if (cache === undefined) {
+      cache = new SeriesCache(options.seriesCacheEntries ?? 262_144);
+      caches.set(tenant, cache);
+    }
+    return cache;
+  };
 
   const accept = async (
     c: Context<TenantEnv>,
@@ -51,6 +63,7 @@ export function ingestRoutes(options: IngestOptions): Hono<TenantEnv> {
       now: options.now(),
       maxAgeMs: options.rawRetentionMs,
       maxFutureMs: options.maxFutureMs,
+      seriesCache: cacheOf(tenant),
     });
     for (const [reason, count] of Object.entries(result.rejectedSamples)) {
       options.telemetry.count("lookout_samples_rejected_total", { tenant, reason }, count);

@@ -71,10 +71,25 @@ function decodeOne(
     const reason = `"type" ${JSON.stringify(type)} is not 0 (unspecified), 1 (count), 2 (rate) or 3 (gauge)`;
     return collector.rejectSeries(index, reason, metric, count);
   }
-  const labels = labelsOf(entry.tags, entry.resources, names);
-  if (typeof labels === "string") return collector.rejectSeries(index, labels, metric, count);
   points.of(sent);
-  collector.addSeries(index, names.metric(metric), labels, points);
+  const cache = collector.seriesCache;
+  if (cache === undefined) {
+    const labels = labelsOf(entry.tags, entry.resources, names);
+    if (typeof labels === "string") return collector.rejectSeries(index, labels, metric, count);
+    return collector.addSeries(index, names.metric(metric), labels, points);
+  }
+  // The key spells out metric, tags and resources unambiguously; the JSON text of
+  // values that just came out of JSON.parse cannot fail.
+  const key = JSON.stringify([metric, entry.tags, entry.resources]);
+  let known = cache.get(key);
+  if (known === undefined) {
+    const labels = labelsOf(entry.tags, entry.resources, names);
+    known = typeof labels === "string"
+      ? { metric, rejection: labels }
+      : collector.resolve(names.metric(metric), labels);
+    cache.set(key, known);
+  }
+  collector.addKnown(index, known, points);
 }
 
 /** The series' labels, or the reason they cannot be built. */

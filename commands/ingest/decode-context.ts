@@ -25,7 +25,9 @@
  */
 import { checkSeries, type LabelLimits } from "../../domain/label-rules.ts";
 import { type SampleBatch, SampleBatchBuilder } from "../../domain/sample-batch.ts";
-import { type Labels, seriesId } from "../../domain/series.ts";
+import { type Labels, type SeriesDef, seriesId } from "../../domain/series.ts";
+import { encodeSeriesDef } from "../../domain/sample-record.ts";
+import type { KnownSeries, SeriesCache } from "./series-cache.ts";
 
 export interface DecodeContext {
   readonly tenant: string;
@@ -36,6 +38,8 @@ export interface DecodeContext {
   readonly maxAgeMs: number;
   /** Newest accepted sample, as a distance into the future in ms (typically 10 minutes). */
   readonly maxFutureMs: number;
+  /** The tenant's series cache, for decoders that can key a series before parsing it. */
+  readonly seriesCache?: SeriesCache;
 }
 
 export interface SeriesRejection {
@@ -77,6 +81,11 @@ export class DecodeCollector {
     this.#newest = ctx.now + ctx.maxFutureMs;
   }
 
+  /** The tenant's series cache, when the caller keeps one. */
+  get seriesCache(): SeriesCache | undefined {
+    return this.#ctx.seriesCache;
+  }
+
   /** Rejects a whole series; its `sampleCount` samples are counted as `invalid_series`. */
   rejectSeries(index: number, reason: string, metric?: string, sampleCount = 0): void {
     this.#rejectedSeries.push(metric === undefined ? { index, reason } : { index, metric, reason });
@@ -89,9 +98,38 @@ export class DecodeCollector {
    * the batch and gets a rejection that says why.
    */
   addSeries(index: number, metric: string, labels: Labels, samples: SampleSource): void {
-    const count = samples.count;
     const invalid = checkSeries(metric, labels, this.#ctx.limits);
-    if (invalid !== undefined) return this.rejectSeries(index, invalid, metric, count);
+    if (invalid !== undefined) return this.rejectSeries(index, invalid, metric, samples.count);
+    this.#addSamples(index, metric, undefined, labels, samples);
+  }
+
+  /**
+   * Checks a series once for the cache: the verdict, and for an accepted series its id
+   * and its encoding in a log record, so a cache hit skips all of that work.
+   */
+  resolve(metric: string, labels: Labels): KnownSeries {
+    const rejection = checkSeries(metric, labels, this.#ctx.limits);
+    if (rejection !== undefined) return { metric, rejection };
+    const def: SeriesDef = { id: seriesId(this.#ctx.tenant, metric, labels), metric, labels };
+    return { metric, def: { ...def, wire: encodeSeriesDef(def) } };
+  }
+
+  /** `addSeries` for a series `resolve` has already checked. */
+  addKnown(index: number, known: KnownSeries, samples: SampleSource): void {
+    if (known.def === undefined) {
+      return this.rejectSeries(index, known.rejection ?? "series is not valid", known.metric, samples.count);
+    }
+    this.#addSamples(index, known.metric, known.def, known.def.labels, samples);
+  }
+
+  #addSamples(
+    index: number,
+    metric: string,
+    known: SeriesDef | undefined,
+    labels: Labels,
+    samples: SampleSource,
+  ): void {
+    const count = samples.count;
     if (count === 0) return this.rejectSeries(index, "series has no samples", metric);
 
     const builder = this.#builder;
@@ -122,7 +160,7 @@ export class DecodeCollector {
         continue;
       }
       if (slot < 0) {
-        slot = builder.addSeries({ id: seriesId(this.#ctx.tenant, metric, labels), metric, labels });
+        slot = builder.addSeries(known ?? { id: seriesId(this.#ctx.tenant, metric, labels), metric, labels });
       }
       builder.addSample(slot, timestamp, value);
     }

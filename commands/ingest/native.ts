@@ -33,6 +33,8 @@ import {
   type DecodeResult,
   type SampleSource,
 } from "./decode-context.ts";
+import { isJsonWhitespace, NativeScan } from "./native-scan.ts";
+import { copyString, type KnownSeries, type SeriesCache } from "./series-cache.ts";
 
 const NDJSON_TYPES = new Set([
   "application/x-ndjson",
@@ -74,10 +76,21 @@ export function decodeNative(text: string, contentType: string, ctx: DecodeConte
 function decodeLines(text: string, ctx: DecodeContext): DecodeResult {
   const collector = new DecodeCollector(ctx);
   const samples = new NativeSamples();
+  const cache = ctx.seriesCache;
+  const scan = new NativeScan();
   let line = 0;
   for (let start = 0; start < text.length; line++) {
     let end = text.indexOf("\n", start);
     if (end < 0) end = text.length;
+    if (cache !== undefined) {
+      const known = scanKnown(text, start, end, scan, cache, collector);
+      if (known !== undefined) {
+        samples.of(scan.timestamps, scan.values);
+        collector.addKnown(line, known, samples);
+        start = end + 1;
+        continue;
+      }
+    }
     const raw = text.slice(start, end);
     start = end + 1;
     if (BLANK.test(raw)) continue;
@@ -91,6 +104,36 @@ function decodeLines(text: string, ctx: DecodeContext): DecodeResult {
     decodeOne(entry, line, collector, samples);
   }
   return collector.result();
+}
+
+/**
+ * The series of a line in the common shape, from the cache or resolved and remembered;
+ * undefined when the line needs the full `JSON.parse` path.
+ */
+function scanKnown(
+  text: string,
+  start: number,
+  end: number,
+  scan: NativeScan,
+  cache: SeriesCache,
+  collector: DecodeCollector,
+): KnownSeries | undefined {
+  const stop = scan.object(text, start, end);
+  if (stop < 0 || !isJsonWhitespace(text, stop, end)) return undefined;
+  const key = scan.seriesKey(text);
+  const known = cache.get(key);
+  if (known !== undefined) return known;
+  let labels: unknown = NO_LABELS;
+  if (scan.labelsStart >= 0) {
+    try {
+      labels = JSON.parse(text.slice(scan.labelsStart, scan.labelsEnd));
+    } catch {
+      return undefined;
+    }
+  }
+  // A copy, so the cache does not keep the request body alive through a slice of it.
+  const metric = copyString(text.slice(scan.metricStart, scan.metricEnd));
+  return cache.set(key, collector.resolve(metric, labels as Labels));
 }
 
 function decodeOne(entry: unknown, index: number, collector: DecodeCollector, samples: NativeSamples): void {

@@ -4,6 +4,7 @@ import type { DecodeContext, DecodeResult } from "../../commands/ingest/decode-c
 import { ValidationError } from "../../domain/errors.ts";
 import { defaultLabelLimits } from "../../domain/label-rules.ts";
 import { seriesId } from "../../domain/series.ts";
+import { decodeAllPaths } from "../support/decode-paths.ts";
 
 const NOW = Date.UTC(2024, 0, 15, 12, 0, 0);
 const NOW_S = NOW / 1000;
@@ -28,8 +29,11 @@ function samplesOf(result: DecodeResult): { metric: string; ts: number; value: n
   return out;
 }
 
+/** Every test decodes without, then with a cold and a warm series cache, all alike. */
+const decode = (json: unknown, c: DecodeContext) => decodeAllPaths(c, (x) => decodeDatadogV2(json, x));
+
 Deno.test("datadog v2: metric, tags, bare tags and resources map onto a Prometheus-style series", () => {
-  const result = decodeDatadogV2({
+  const result = decode({
     series: [{
       metric: "system.load.1",
       type: 3,
@@ -62,7 +66,7 @@ Deno.test("datadog v2: metric, tags, bare tags and resources map onto a Promethe
 });
 
 Deno.test("datadog v2: fractional second timestamps are rounded to milliseconds", () => {
-  const result = decodeDatadogV2({
+  const result = decode({
     series: [{ metric: "m", points: [{ timestamp: NOW_S - 1 + 0.1234, value: 1 }] }],
   }, ctx);
   assert.deepEqual(samplesOf(result).map((s) => s.ts), [NOW - 1000 + 123]);
@@ -70,7 +74,7 @@ Deno.test("datadog v2: fractional second timestamps are rounded to milliseconds"
 
 Deno.test("datadog v2: one label with two values rejects the series and names the label", () => {
   const points = [{ timestamp: NOW_S, value: 1 }];
-  const result = decodeDatadogV2({
+  const result = decode({
     series: [
       { metric: "a", points, tags: ["env:a", "env:b"] },
       { metric: "b", points, tags: ["host:x"], resources: [{ type: "host", name: "y" }] },
@@ -90,7 +94,7 @@ Deno.test("datadog v2: one label with two values rejects the series and names th
 
 Deno.test("datadog v2: tag names that are object members are labels like any other", () => {
   const points = [{ timestamp: NOW_S, value: 1 }];
-  const result = decodeDatadogV2({
+  const result = decode({
     series: [
       { metric: "ok", points, tags: ["toString:x", "constructor"] },
       { metric: "proto", points, tags: ["__proto__:x"] },
@@ -104,7 +108,7 @@ Deno.test("datadog v2: tag names that are object members are labels like any oth
 
 Deno.test("datadog v2: bad series are rejected one by one and the valid ones in the request kept", () => {
   const points = [{ timestamp: NOW_S, value: 2 }];
-  const result = decodeDatadogV2({
+  const result = decode({
     series: [
       { metric: "first", points },
       "not a series",
@@ -140,7 +144,7 @@ Deno.test("datadog v2: bad series are rejected one by one and the valid ones in 
 
 Deno.test("datadog v2: samples outside the time window are rejected with a reason", () => {
   const retention = NOW_S - 7 * 86_400;
-  const result = decodeDatadogV2({
+  const result = decode({
     series: [
       {
         metric: "old",
@@ -187,7 +191,7 @@ Deno.test("datadog v2: samples outside the time window are rejected with a reaso
 });
 
 Deno.test("datadog v2: a null or non-numeric value rejects only that point", () => {
-  const result = decodeDatadogV2({
+  const result = decode({
     series: [{
       metric: "m",
       points: [
@@ -218,7 +222,7 @@ Deno.test("datadog v2: a null or non-numeric value rejects only that point", () 
 });
 
 Deno.test("datadog v2: a series without points is reported and not stored", () => {
-  const result = decodeDatadogV2({ series: [{ metric: "m", points: [] }] }, ctx);
+  const result = decode({ series: [{ metric: "m", points: [] }] }, ctx);
   assert.equal(result.batch.series.length, 0);
   assert.deepEqual(result.rejectedSeries, [{ index: 0, metric: "m", reason: "series has no samples" }]);
 });
@@ -226,12 +230,12 @@ Deno.test("datadog v2: a series without points is reported and not stored", () =
 Deno.test("datadog v2: a body without a series array is a validation error", () => {
   for (const body of [{}, [], null, "x", { series: {} }, { data: [] }]) {
     assert.throws(
-      () => decodeDatadogV2(body, ctx),
+      () => decode(body, ctx),
       (e: unknown) =>
         e instanceof ValidationError &&
         e.message === 'Cannot ingest Datadog series: the body must be a JSON object with a "series" array',
       JSON.stringify(body),
     );
   }
-  assert.equal(decodeDatadogV2({ series: [] }, ctx).acceptedSamples, 0);
+  assert.equal(decode({ series: [] }, ctx).acceptedSamples, 0);
 });

@@ -4,6 +4,7 @@ import { decodeNative } from "../../commands/ingest/native.ts";
 import { ValidationError } from "../../domain/errors.ts";
 import { defaultLabelLimits } from "../../domain/label-rules.ts";
 import { seriesId } from "../../domain/series.ts";
+import { decodeAllPaths } from "../support/decode-paths.ts";
 
 const NOW = Date.UTC(2024, 0, 15, 12, 0, 0);
 const ctx: DecodeContext = {
@@ -25,8 +26,12 @@ function samplesOf(result: DecodeResult): [string, number, number][] {
 
 const line = (o: unknown) => JSON.stringify(o);
 
+/** Every test decodes without, then with a cold and a warm series cache, all alike. */
+const decode = (text: string, type: string, c: DecodeContext) =>
+  decodeAllPaths(c, (x) => decodeNative(text, type, x));
+
 Deno.test("native: a single JSON object is one series, stored with its labels and id", () => {
-  const result = decodeNative(
+  const result = decode(
     line({
       metric: "cpu_usage",
       labels: { host: "a", mode: "user" },
@@ -45,7 +50,7 @@ Deno.test("native: a single JSON object is one series, stored with its labels an
 });
 
 Deno.test("native: NaN and infinities travel as strings and are stored exactly", () => {
-  const result = decodeNative(
+  const result = decode(
     line([{
       metric: "m",
       timestamps: [NOW, NOW, NOW, NOW, NOW, NOW],
@@ -74,7 +79,7 @@ Deno.test("native: an array of series rejects bad ones with reasons and keeps th
     { metric: "m", labels: { "bad-name": "x" }, timestamps: ts, values: [1] },
     { metric: "ok_2", timestamps: ts, values: [2] },
   ]);
-  const result = decodeNative(body, "application/json", ctx);
+  const result = decode(body, "application/json", ctx);
 
   assert.deepEqual(samplesOf(result), [["ok_1", NOW, 1], ["ok_2", NOW, 2]]);
   assert.deepEqual(result.rejectedSeries.map((r) => [r.index, r.reason]), [
@@ -100,7 +105,7 @@ Deno.test("native: time window rejections say why; fractional milliseconds are r
     line({ metric: "edge", timestamps: [old, NOW + 600_000, NOW - 1000 + 0.6], values: [1, 2, 3] }),
     '{"metric":"nonfinite","timestamps":[1e400,"x"],"values":[1,2]}',
   ].join(",") + "]";
-  const result = decodeNative(body, "application/json", ctx);
+  const result = decode(body, "application/json", ctx);
 
   assert.deepEqual(result.rejectedSeries, [
     { index: 0, metric: "old", reason: "all 2 samples are older than the raw retention of 30d" },
@@ -126,7 +131,7 @@ Deno.test("native: NDJSON by content type; a malformed line rejects only its own
     "[1,2]",
     "",
   ].join("\n");
-  const result = decodeNative(body, "application/x-ndjson; charset=utf-8", ctx);
+  const result = decode(body, "application/x-ndjson; charset=utf-8", ctx);
 
   assert.deepEqual(samplesOf(result), [["a", NOW, 1], ["e", NOW, 5]]);
   assert.deepEqual(result.rejectedSeries.map((r) => r.index), [1, 3, 6]);
@@ -142,7 +147,7 @@ Deno.test("native: NDJSON is recognised by its lines whatever the content type",
     "{oops",
   ].join("\n");
   for (const type of ["application/json", "", "application/jsonl"]) {
-    const result = decodeNative(body, type, ctx);
+    const result = decode(body, type, ctx);
     assert.deepEqual(samplesOf(result), [["a", NOW, 1], ["b", NOW, 2]], type);
     assert.deepEqual(result.rejectedSeries.map((r) => r.index), [2], type);
   }
@@ -150,7 +155,7 @@ Deno.test("native: NDJSON is recognised by its lines whatever the content type",
 
 Deno.test("native: pretty-printed JSON spanning lines is one JSON body", () => {
   const body = JSON.stringify([{ metric: "a", timestamps: [NOW], values: [1] }], null, 2);
-  const result = decodeNative(body, "application/json", ctx);
+  const result = decode(body, "application/json", ctx);
   assert.deepEqual(samplesOf(result), [["a", NOW, 1]]);
 });
 
@@ -163,12 +168,12 @@ Deno.test("native: a malformed or empty JSON body is a validation error", () => 
   ];
   for (const [body, message] of cases) {
     assert.throws(
-      () => decodeNative(body, "application/json", ctx),
+      () => decode(body, "application/json", ctx),
       (e: unknown) => e instanceof ValidationError && message.test(e.message),
       body,
     );
   }
-  const empty = decodeNative("", "application/x-ndjson", ctx);
+  const empty = decode("", "application/x-ndjson", ctx);
   assert.equal(empty.acceptedSamples, 0);
   assert.deepEqual(empty.rejectedSeries, []);
 });

@@ -1,0 +1,277 @@
+/**
+ * A scanner for the common shape of a native series object, so that a series ingest
+ * has seen before costs a look-up instead of a `JSON.parse`, a label check, a hash
+ * and an encoding:
+ *
+ * `{"metric":"cpu_usage","labels":{"host":"a"},"timestamps":[1700000000000],"values":[0.5]}`
+ *
+ * It reads the members `metric`, `labels`, `timestamps` and `values` in any order,
+ * with any JSON whitespace, and validates the JSON grammar of everything it reads
+ * except the labels object, whose text it only delimits: the text is the cache key,
+ * and `JSON.parse` validates it the first time it is seen. Whatever it does not
+ * handle (escapes in the metric or member names, other members, a member twice,
+ * values other than numbers and the strings `"NaN"`, `"+Inf"`, `"Inf"`, `"-Inf"`)
+ * makes it give up (`-1`), and the caller decodes the object with `JSON.parse`, so
+ * the fast path never changes what is accepted or how it is rejected.
+ *
+ * @example
+ * const scan = new NativeScan();
+ * const end = scan.object(text, 0, text.length);
+ * if (end >= 0) lookup(scan.seriesKey(text)) // … scan.timestamps, scan.values, scan.count
+ */
+export class NativeScan {
+  metricStart = 0;
+  metricEnd = 0;
+  /** `-1` when the object has no `labels` member. */
+  labelsStart = -1;
+  labelsEnd = -1;
+  /** The labels member came right after the metric member, or right before it. */
+  #adjacent = 0;
+  readonly timestamps: number[] = [];
+  readonly values: number[] = [];
+  count = 0;
+
+  /**
+   * Scans one object starting at or after `from` (after JSON whitespace) and before
+   * `limit`. Returns the index just past its closing brace, or `-1` to give up.
+   */
+  object(text: string, from: number, limit: number): number {
+    let i = skipWhitespace(text, from, limit);
+    if (text.charCodeAt(i) !== LBRACE) return -1;
+    let seen = 0;
+    let previous = 0;
+    this.#adjacent = 0;
+    this.labelsStart = -1;
+    let timestampCount = -1;
+    let valueCount = -1;
+    i = skipWhitespace(text, i + 1, limit);
+    if (text.charCodeAt(i) === RBRACE) return -1;
+    for (;;) {
+      if (text.charCodeAt(i) !== QUOTE) return -1;
+      const member = memberAt(text, i + 1);
+      if (member === 0 || (seen & member) !== 0) return -1;
+      seen |= member;
+      i = skipWhitespace(text, i + 2 + (member === TIMESTAMPS ? 10 : 6), limit);
+      if (text.charCodeAt(i) !== COLON) return -1;
+      i = skipWhitespace(text, i + 1, limit);
+      switch (member) {
+        case METRIC:
+          i = this.#metric(text, i, limit);
+          if (previous === LABELS) this.#adjacent = -1;
+          break;
+        case LABELS:
+          i = this.#labels(text, i, limit);
+          if (previous === METRIC) this.#adjacent = 1;
+          break;
+        case TIMESTAMPS:
+          i = numbers(text, i, limit, this.timestamps, false);
+          timestampCount = this.timestamps.length;
+          break;
+        case VALUES:
+          i = numbers(text, i, limit, this.values, true);
+          valueCount = this.values.length;
+          break;
+      }
+      if (i < 0) return -1;
+      previous = member;
+      i = skipWhitespace(text, i, limit);
+      const c = text.charCodeAt(i);
+      if (c === RBRACE) break;
+      if (c !== COMMA) return -1;
+      i = skipWhitespace(text, i + 1, limit);
+    }
+    if ((seen & REQUIRED) !== REQUIRED || timestampCount !== valueCount) return -1;
+    this.count = timestampCount;
+    return i + 1;
+  }
+
+  /**
+   * A string that names the series (metric and labels text) and nothing else, the
+   * same for every object that spells them the same way.
+   */
+  seriesKey(text: string): string {
+    if (this.labelsStart < 0) return text.slice(this.metricStart, this.metricEnd);
+    if (this.#adjacent > 0) return text.slice(this.metricStart, this.labelsEnd);
+    if (this.#adjacent < 0) return text.slice(this.labelsStart, this.metricEnd);
+    return "\u0001" + text.slice(this.metricStart, this.metricEnd) + "\u0001" +
+      text.slice(this.labelsStart, this.labelsEnd);
+  }
+
+  /** A metric string without escapes or control characters. */
+  #metric(text: string, i: number, limit: number): number {
+    if (text.charCodeAt(i) !== QUOTE) return -1;
+    const start = i + 1;
+    for (let j = start; j < limit; j++) {
+      const c = text.charCodeAt(j);
+      if (c === QUOTE) {
+        this.metricStart = start;
+        this.metricEnd = j;
+        return j + 1;
+      }
+      if (c === BACKSLASH || c < 0x20) return -1;
+    }
+    return -1;
+  }
+
+  /**
+   * An object of string members, only delimited here: it ends at its first `}`, which
+   * is right as long as it parses (a `}` inside a value makes the prefix fail to parse,
+   * and the caller falls back), and a cache hit is a text that parsed before.
+   */
+  #labels(text: string, i: number, limit: number): number {
+    if (text.charCodeAt(i) !== LBRACE) return -1;
+    const end = text.indexOf("}", i + 1);
+    if (end < 0 || end >= limit) return -1;
+    this.labelsStart = i;
+    this.labelsEnd = end + 1;
+    return end + 1;
+  }
+}
+
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+
+const METRIC = 1;
+const LABELS = 2;
+const TIMESTAMPS = 4;
+const VALUES = 8;
+const REQUIRED = METRIC | TIMESTAMPS | VALUES;
+
+/** Which member name starts at `i` (just after its opening quote), or 0. */
+function memberAt(text: string, i: number): number {
+  switch (text.charCodeAt(i)) {
+    case 0x6d: // m
+      return text.startsWith('metric"', i) ? METRIC : 0;
+    case 0x6c: // l
+      return text.startsWith('labels"', i) ? LABELS : 0;
+    case 0x74: // t
+      return text.startsWith('timestamps"', i) ? TIMESTAMPS : 0;
+    case 0x76: // v
+      return text.startsWith('values"', i) ? VALUES : 0;
+    default:
+      return 0;
+  }
+}
+
+/** Whether `text` between `from` and `to` is JSON whitespace only. */
+export function isJsonWhitespace(text: string, from: number, to: number): boolean {
+  return skipWhitespace(text, from, to) === to;
+}
+
+function skipWhitespace(text: string, i: number, limit: number): number {
+  while (i < limit) {
+    const c = text.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+    i++;
+  }
+  return i;
+}
+
+/**
+ * An array of JSON numbers (and, for values, the strings that stand for NaN and the
+ * infinities) into `out`. Returns the index past `]`, or -1.
+ */
+function numbers(text: string, i: number, limit: number, out: number[], specials: boolean): number {
+  out.length = 0;
+  if (text.charCodeAt(i) !== LBRACKET) return -1;
+  i = skipWhitespace(text, i + 1, limit);
+  if (text.charCodeAt(i) === RBRACKET) return i + 1;
+  for (;;) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      if (!specials) return -1;
+      const end = text.indexOf('"', i + 1);
+      if (end < 0 || end >= limit) return -1;
+      const special = SPECIALS.get(text.slice(i + 1, end));
+      if (special === undefined) return -1;
+      out.push(special);
+      i = end + 1;
+    } else {
+      const end = numberEnd(text, i, limit);
+      if (end < 0) return -1;
+      out.push(numberValue(text, i, end));
+      i = end;
+    }
+    i = skipWhitespace(text, i, limit);
+    const next = text.charCodeAt(i);
+    if (next === RBRACKET) return i + 1;
+    if (next !== COMMA) return -1;
+    i = skipWhitespace(text, i + 1, limit);
+  }
+}
+
+const SPECIALS = new Map([["NaN", NaN], ["+Inf", Infinity], ["Inf", Infinity], ["-Inf", -Infinity]]);
+
+/** End of a number in JSON's grammar `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`, or -1. */
+function numberEnd(text: string, i: number, limit: number): number {
+  if (text.charCodeAt(i) === MINUS) i++;
+  const first = text.charCodeAt(i);
+  if (first === 0x30) i++;
+  else if (first > 0x30 && first <= 0x39) i = digits(text, i, limit);
+  else return -1;
+  if (text.charCodeAt(i) === DOT) {
+    const end = digits(text, i + 1, limit);
+    if (end === i + 1) return -1;
+    i = end;
+  }
+  const e = text.charCodeAt(i);
+  if (e === 0x65 || e === 0x45) {
+    i++;
+    const sign = text.charCodeAt(i);
+    if (sign === PLUS || sign === MINUS) i++;
+    const end = digits(text, i, limit);
+    if (end === i) return -1;
+    i = end;
+  }
+  return i > limit ? -1 : i;
+}
+
+function digits(text: string, i: number, limit: number): number {
+  while (i < limit) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) break;
+    i++;
+  }
+  return i;
+}
+
+/**
+ * The number `JSON.parse` would give. A decimal of at most 15 significant digits and
+ * at most 22 after the point is its digits as an integer (exact below 2^53) divided
+ * by an exact power of ten: one correctly rounded division, the same double as a full
+ * decimal conversion (the fast path of Clinger's algorithm). Anything else, such as
+ * exponents or longer mantissas, goes through `Number`, which rounds as `JSON.parse`.
+ */
+function numberValue(text: string, start: number, end: number): number {
+  const negative = text.charCodeAt(start) === MINUS;
+  let n = 0;
+  let significant = 0;
+  let scale = -1;
+  for (let i = negative ? start + 1 : start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === DOT) {
+      scale = 0;
+      continue;
+    }
+    if (c < 0x30 || c > 0x39 || significant === 15) return Number(text.slice(start, end));
+    n = n * 10 + (c - 0x30);
+    if (n !== 0) significant++;
+    if (scale >= 0) scale++;
+  }
+  if (scale > 0) {
+    if (scale > 22) return Number(text.slice(start, end));
+    n /= POWERS_OF_TEN[scale];
+  }
+  return negative ? -n : n;
+}
+
+const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
