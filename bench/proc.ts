@@ -85,3 +85,11 @@ export const fmt = {
   rate: (n: number) => Math.round(n).toLocaleString("en-US"),
   seconds: (s: number) => s.toFixed(2),
 };
+
+/** A port that was free a moment ago, for a process the benchmark starts. */
+export function freePortOf(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}

@@ -19,6 +19,8 @@
  * const end = scan.object(text, 0, text.length);
  * if (end >= 0) lookup(scan.seriesKey(text)) // … scan.timestamps, scan.values, scan.count
  */
+import { specialValue } from "../../domain/special-values.ts";
+
 export class NativeScan {
   metricStart = 0;
   metricEnd = 0;
@@ -191,7 +193,7 @@ function numbers(text: string, i: number, limit: number, out: number[], specials
       if (!specials) return -1;
       const end = text.indexOf('"', i + 1);
       if (end < 0 || end >= limit) return -1;
-      const special = SPECIALS.get(text.slice(i + 1, end));
+      const special = specialValue(text.slice(i + 1, end));
       if (special === undefined) return -1;
       out.push(special);
       i = end + 1;
@@ -208,8 +210,6 @@ function numbers(text: string, i: number, limit: number, out: number[], specials
     i = skipWhitespace(text, i + 1, limit);
   }
 }
-
-const SPECIALS = new Map([["NaN", NaN], ["+Inf", Infinity], ["Inf", Infinity], ["-Inf", -Infinity]]);
 
 /** End of a number in JSON's grammar `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`, or -1. */
 function numberEnd(text: string, i: number, limit: number): number {

@@ -27,6 +27,7 @@
  */
 import { ValidationError } from "../../domain/errors.ts";
 import type { Labels } from "../../domain/series.ts";
+import { specialValue } from "../../domain/special-values.ts";
 import {
   DecodeCollector,
   type DecodeContext,
@@ -182,17 +183,7 @@ class NativeSamples implements SampleSource {
   valueAt(i: number): number | undefined {
     const value = this.#values[i];
     if (typeof value === "number") return value;
-    switch (value) {
-      case "NaN":
-        return NaN;
-      case "+Inf":
-      case "Inf":
-        return Infinity;
-      case "-Inf":
-        return -Infinity;
-      default:
-        return undefined;
-    }
+    return typeof value === "string" ? specialValue(value) : undefined;
   }
 }
 

@@ -6,28 +6,19 @@
  * const samples = parsePrometheusText(await program.metricsText());
  * metricValues(samples, "lookout_late_samples_total", { tenant: "acme" }) // [1]
  */
+import { parsePrometheusText as parseExposition } from "../../domain/agent/prometheus-text.ts";
+
 export interface MetricSample {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
   readonly value: number;
 }
 
-const LINE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$/;
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
-
+/** Every sample line; a line that does not parse fails the test that read it. */
 export function parsePrometheusText(text: string): MetricSample[] {
-  const samples: MetricSample[] = [];
-  for (const line of text.split("\n")) {
-    if (line.length === 0 || line.startsWith("#")) continue;
-    const m = LINE.exec(line);
-    if (!m) throw new Error(`Cannot parse metrics line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const [, name, raw] of (m[2] ?? "").matchAll(LABEL)) {
-      labels[name] = raw.replaceAll("\\n", "\n").replaceAll('\\"', '"').replaceAll("\\\\", "\\");
-    }
-    samples.push({ name: m[1], labels, value: Number(m[3]) });
-  }
-  return samples;
+  const { samples, errors } = parseExposition(text);
+  if (errors.length > 0) throw new Error(`Cannot parse metrics: ${errors.join("; ")}`);
+  return samples.map((s) => ({ name: s.metric, labels: s.labels, value: s.value }));
 }
 
 /** Values of the samples named `name` whose labels include every pair of `match`. */
