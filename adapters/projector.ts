@@ -12,7 +12,7 @@
  */
 import { defer, lastValueFrom, retry, timer } from "rxjs";
 import type { AnalyticsStore } from "../domain/ports/analytics-store.ts";
-import type { CommandLog, LogRecord, RecordBatch } from "../domain/ports/command-log.ts";
+import { type CommandLog, type RecordBatch, recordBatch } from "../domain/ports/command-log.ts";
 import type { BatchCounters, DeadLetter, PlannedBatch, Projection } from "../projections/projection.ts";
 
 export interface ProjectorOptions {
@@ -81,7 +81,7 @@ export class Projector<S> {
       }
       const records = await log.read(projection.topic, progress.partition, first, last - first + 1);
       if (records.length === 0) continue;
-      const batch = toBatch(projection.topic, progress.partition, records);
+      const batch = recordBatch(projection.topic, progress.partition, records);
       const state = projection.decodeState(progress.before);
       const planNow = Number(progress.planned_at);
       const planned = projection.plan(batch, state, planNow);
@@ -118,7 +118,7 @@ export class Projector<S> {
         // Planning is deterministic, so retrying the batch cannot help; planning each
         // record alone isolates the one that fails and keeps the others.
         for (const record of batch.records) {
-          await this.#handle(toBatch(batch.topic, batch.partition, [record]));
+          await this.#handle(recordBatch(batch.topic, batch.partition, [record]));
         }
         return;
       }
@@ -218,14 +218,4 @@ export class Projector<S> {
       { defaultValue: undefined },
     );
   }
-}
-
-function toBatch(topic: string, partition: number, records: readonly LogRecord[]): RecordBatch {
-  return {
-    topic,
-    partition,
-    records,
-    firstOffset: records[0].offset,
-    lastOffset: records[records.length - 1].offset,
-  };
 }

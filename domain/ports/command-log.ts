@@ -85,3 +85,14 @@ export interface CommandLog {
   offsets(topic: string, group?: string): Promise<PartitionOffsets[]>;
   close(): Promise<void>;
 }
+
+/** The batch of a partition's consecutive records (at least one). */
+export function recordBatch(topic: string, partition: number, records: readonly LogRecord[]): RecordBatch {
+  return {
+    topic,
+    partition,
+    records,
+    firstOffset: records[0].offset,
+    lastOffset: records[records.length - 1].offset,
+  };
+}

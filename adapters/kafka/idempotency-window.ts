@@ -1,0 +1,92 @@
+/**
+ * The idempotency-key window of the Kafka command log. Kafka has no "insert unless the
+ * key exists", and a transactional producer would put commit markers between records,
+ * which takes offsets and breaks the port's dense offsets. So each keyed append also
+ * writes its key to a keys topic (compacted, retained for the window) *in the same
+ * produce request* as its records; every log instance reads that topic before deciding
+ * whether a key is new.
+ *
+ * What this guarantees: within one process, a key is appended once per window (callers
+ * racing on a key wait for the first). Across processes (several ingest nodes), a retry
+ * is recognised once the first attempt's produce request has been acknowledged, which is
+ * before its caller got a 202. Two attempts of one key that reach two nodes within the
+ * same few milliseconds can both append; a client that retries only after an answer or
+ * a timeout never does that.
+ */
+import { Buffer } from "node:buffer";
+import type { TopicMessages } from "kafkajs";
+import type { PartitionReader } from "./partition-reader.ts";
+
+export interface IdempotencyWindowOptions {
+  readonly topic: string;
+  readonly partitions: number;
+  readonly windowMs: number;
+  readonly now: () => number;
+}
+
+const MARKER = Buffer.from([1]);
+const PRUNE_EVERY_MS = 60_000;
+
+export class IdempotencyWindow {
+  readonly #seen = new Map<string, number>();
+  readonly #next: number[];
+  #catchingUp?: Promise<void>;
+  #prunedAt = 0;
+
+  constructor(private readonly reader: PartitionReader, private readonly options: IdempotencyWindowOptions) {
+    this.#next = Array.from({ length: options.partitions }, () => 0);
+  }
+
+  /** Whether `key` (already scoped to its topic) was appended within the window. */
+  async seen(key: string): Promise<boolean> {
+    await this.#catchUp();
+    const at = this.#seen.get(key);
+    return at !== undefined && at + this.options.windowMs > this.options.now();
+  }
+
+  /** Remembers a key whose append was acknowledged (the keys topic has it too). */
+  remember(key: string): void {
+    this.#seen.set(key, this.options.now());
+  }
+
+  /** The keys-topic record that goes in the same produce request as the keyed records. */
+  record(key: string): TopicMessages {
+    return {
+      topic: this.options.topic,
+      // Not null: on a compacted topic a null value is a tombstone that deletes the key.
+      messages: [{ key, value: MARKER, partition: partitionOfKey(key, this.options.partitions) }],
+    };
+  }
+
+  /** Reads what other processes appended since the last look; one read at a time. */
+  #catchUp(): Promise<void> {
+    this.#catchingUp ??= this.#read().finally(() => this.#catchingUp = undefined);
+    return this.#catchingUp;
+  }
+
+  async #read(): Promise<void> {
+    const horizon = this.options.now() - this.options.windowMs;
+    for (let partition = 0; partition < this.options.partitions; partition++) {
+      for (;;) {
+        const records = await this.reader.read(this.options.topic, partition, this.#next[partition], 10_000);
+        for (const record of records) {
+          if (record.timestamp > horizon) {
+            this.#seen.set(record.key, Math.max(this.#seen.get(record.key) ?? 0, record.timestamp));
+          }
+          this.#next[partition] = record.offset + 1;
+        }
+        if (records.length < 10_000) break;
+      }
+    }
+    if (this.#prunedAt + PRUNE_EVERY_MS > this.options.now()) return;
+    this.#prunedAt = this.options.now();
+    for (const [key, at] of this.#seen) if (at <= horizon) this.#seen.delete(key);
+  }
+}
+
+/** FNV-1a: spreads keys over the keys topic's partitions the same way in every process. */
+function partitionOfKey(key: string, partitions: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % partitions;
+}
