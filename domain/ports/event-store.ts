@@ -23,11 +23,15 @@ export type ExpectedRevision = "any" | "no_stream" | "stream_exists" | number;
 export interface NewEvent {
   readonly id: string;
   readonly type: string;
-  readonly data: Readonly<Record<string, unknown>>;
-  readonly metadata: Readonly<Record<string, unknown>>;
+  /** A JSON object. */
+  readonly data: object;
+  /** A JSON object. */
+  readonly metadata: object;
 }
 
 export interface StoredEvent extends NewEvent {
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly metadata: Readonly<Record<string, unknown>>;
   readonly streamId: string;
   readonly revision: number;
   readonly position: Position;

@@ -3,7 +3,7 @@ import { openPostgresEventStore } from "../../adapters/postgres/postgres-event-s
 import type { EventStore } from "../../domain/ports/event-store.ts";
 import { eventStoreContract } from "./event-store.contract.ts";
 import { component } from "../support/component.ts";
-import { freshSchema } from "../support/postgres.ts";
+import { freshSchema, testPostgresUrl } from "../support/postgres.ts";
 
 // PGlite takes seconds to start, so the cases share one in-memory instance; each case
 // has its own streams and reads only those.
@@ -13,13 +13,9 @@ eventStoreContract("event store on PGlite", async () => {
   return { store: await pglite, cleanup: () => Promise.resolve() };
 });
 
-const postgres = component(
-  "Postgres",
-  Deno.env.get("LOOKOUT_TEST_POSTGRES_URL"),
-  "set LOOKOUT_TEST_POSTGRES_URL=postgres://user:pass@127.0.0.1:5432/db (.ci/run starts one)",
-);
-if (postgres.url !== undefined) {
-  const url = postgres.url;
+const postgresUrl = testPostgresUrl();
+if (postgresUrl !== undefined) {
+  const url = postgresUrl;
   eventStoreContract("event store on Postgres", async () => {
     const { sql, drop } = await freshSchema(url);
     const store = await openPostgresEventStore(sql, { pollIntervalMs: 50 });
