@@ -14,6 +14,7 @@ import { createApp } from "./adapters/http/app.ts";
 import { TenantDirectory } from "./adapters/http/tenants.ts";
 import { Projector } from "./adapters/projector.ts";
 import { Telemetry } from "./adapters/telemetry.ts";
+import { openAlerting } from "./adapters/alerting.ts";
 import { defaultLabelLimits } from "./domain/label-rules.ts";
 import type { CommandLog } from "./domain/ports/command-log.ts";
 import { rawProjection } from "./projections/raw.ts";
@@ -47,6 +48,8 @@ export const Config = z.object({
   LOOKOUT_QUERY_TIMEOUT_SECONDS: positiveInt.default(30),
   LOOKOUT_PROJECTION_BATCH_RECORDS: positiveInt.default(1000),
   LOOKOUT_INGEST_SERIES_CACHE: positiveInt.default(262_144),
+  LOOKOUT_POSTGRES_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  EVENTSTORE_URL: z.url({ protocol: /^(esdb|kurrentdb)(\+discover)?$/ }).optional(),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -111,6 +114,13 @@ async function main(): Promise<void> {
   await log.ensureTopic(SAMPLES_TOPIC, config.LOOKOUT_PARTITIONS);
   const store = openClickHouseStore({ path: join(config.LOOKOUT_DATA_DIR, "clickhouse") });
   await ensureSchema(store, retention);
+  const alerting = await openAlerting({
+    dataDir: config.LOOKOUT_DATA_DIR,
+    postgresUrl: config.LOOKOUT_POSTGRES_URL,
+    eventStoreUrl: config.EVENTSTORE_URL,
+    log,
+    now: Date.now,
+  });
 
   const telemetry = new Telemetry();
   const projectorOptions = {
@@ -182,6 +192,7 @@ async function main(): Promise<void> {
       },
       context: () => ({ now: Date.now(), retention, allowedLatenessMs }),
     },
+    rules: alerting.rules,
   });
 
   const server = Deno.serve({
@@ -197,6 +208,7 @@ async function main(): Promise<void> {
     await server.shutdown();
     await Promise.all(projectors.map((p) => p.stop()));
     await Promise.allSettled(running);
+    await alerting.close();
     await log.close();
     await store.close();
     Deno.exit(0);

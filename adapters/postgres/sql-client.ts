@@ -1,0 +1,101 @@
+/**
+ * One SQL connection surface over both Postgres drivers: PGlite (Postgres compiled to
+ * WASM, in-process, a data directory like SQLite's file) and `pg` (a Postgres server).
+ * The event store runs plain SQL through `query`; the rules table uses drizzle on the
+ * same connection (`drizzle`), so both live in one database and one transaction scope.
+ *
+ * @example
+ * const sql = await openPglite({ dataDir: "./data/pglite" });
+ * const rows = await sql.query<{ n: number }>("select 1 as n");
+ */
+import { PGlite } from "@electric-sql/pglite";
+import pg from "pg";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+
+export interface SqlExecutor {
+  query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<Row[]>;
+}
+
+export type Drizzle = PgDatabase<PgQueryResultHKT>;
+
+export interface SqlClient extends SqlExecutor {
+  /** Runs `work` in one transaction; it commits when `work` resolves and rolls back when it throws. */
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /** Runs several `;`-separated statements without parameters (schema set-up). */
+  exec(statements: string): Promise<void>;
+  readonly drizzle: Drizzle;
+  readonly dialect: "pglite" | "postgres";
+  close(): Promise<void>;
+}
+
+/** PGlite in `dataDir`, or in memory without one. */
+export async function openPglite(options: { dataDir?: string } = {}): Promise<SqlClient> {
+  const db = await PGlite.create(options.dataDir);
+  return {
+    dialect: "pglite",
+    query: async <Row>(text: string, params?: readonly unknown[]) =>
+      (await db.query<Row>(text, params as unknown[])).rows,
+    transaction: (work) =>
+      db.transaction((tx) =>
+        work({
+          query: async <Row>(text: string, params?: readonly unknown[]) =>
+            (await tx.query<Row>(text, params as unknown[])).rows,
+        })
+      ),
+    exec: async (statements) => {
+      await db.exec(statements);
+    },
+    drizzle: drizzlePglite({ client: db }) as unknown as Drizzle,
+    close: () => db.close(),
+  };
+}
+
+export interface PostgresOptions {
+  readonly url: string;
+  /** Schema the connection works in (created if missing); `public` by default. */
+  readonly schema?: string;
+  readonly maxConnections?: number;
+}
+
+export async function openPostgres(options: PostgresOptions): Promise<SqlClient> {
+  const schema = options.schema ?? "public";
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) {
+    throw new Error(`Postgres schema "${schema}" is not a plain identifier`);
+  }
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.maxConnections ?? 8,
+    options: `-c search_path=${schema}`,
+  });
+  await pool.query(`create schema if not exists ${schema}`);
+  const query = async <Row>(text: string, params?: readonly unknown[]) =>
+    (await pool.query(text, params as unknown[])).rows as Row[];
+  return {
+    dialect: "postgres",
+    query,
+    transaction: async (work) => {
+      const client = await pool.connect();
+      try {
+        await client.query("begin");
+        const result = await work({
+          query: async <Row>(text: string, params?: readonly unknown[]) =>
+            (await client.query(text, params as unknown[])).rows as Row[],
+        });
+        await client.query("commit");
+        return result;
+      } catch (error) {
+        await client.query("rollback").catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    exec: async (statements) => {
+      await pool.query(statements);
+    },
+    drizzle: drizzlePg({ client: pool }) as unknown as Drizzle,
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * Keeps the SQL rules table up to date with the rule streams: resumes from the
+ * checkpoint stored beside the table, subscribes to the event store after it and
+ * applies each rule event with the checkpoint in one transaction. `projected(position)`
+ * lets a request wait until its own change is visible in the table (read your writes).
+ *
+ * @example
+ * const projector = new RulesProjector(store, sql.drizzle);
+ * void projector.start();
+ * await projector.projected(result.position);
+ */
+import { from, lastValueFrom, tap } from "rxjs";
+import type { EventStore, Position, StoredEvent } from "../domain/ports/event-store.ts";
+import { decodeRuleEvent, RULE_EVENT_TYPES } from "../commands/rules/rule-schema.ts";
+import { applyRuleEvent, type Db, readCheckpoint } from "../read-models/rules-table.ts";
+import { rulesProjection } from "../projections/rules.ts";
+
+export interface RulesProjectorOptions {
+  /** Name of the checkpoint row. */
+  readonly name?: string;
+  readonly onError?: (error: unknown, event: StoredEvent) => void;
+}
+
+export class RulesProjector {
+  readonly #abort = new AbortController();
+  readonly #waiters = new Set<{ position: Position; resolve: () => void }>();
+  readonly #name: string;
+  #position: Position = -1n;
+  #running?: Promise<void>;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly db: Db,
+    private readonly options: RulesProjectorOptions = {},
+  ) {
+    this.#name = options.name ?? "rules";
+  }
+
+  /** Position of the last event applied (or passed over). */
+  get position(): Position {
+    return this.#position;
+  }
+
+  start(): Promise<void> {
+    this.#running ??= this.#run();
+    return this.#running;
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    for (const waiter of this.#waiters) waiter.resolve();
+    await this.#running?.catch(() => {});
+  }
+
+  /** Resolves once every event up to `position` is in the table, or after `timeoutMs`. */
+  projected(position: Position, timeoutMs = 5_000): Promise<boolean> {
+    if (this.#position >= position) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = {
+        position,
+        resolve: () => {
+          clearTimeout(timer);
+          this.#waiters.delete(waiter);
+          resolve(this.#position >= position);
+        },
+      };
+      const timer = setTimeout(waiter.resolve, timeoutMs);
+      this.#waiters.add(waiter);
+    });
+  }
+
+  async #run(): Promise<void> {
+    const checkpoint = await readCheckpoint(this.db, this.#name);
+    if (checkpoint !== undefined) this.#reached(checkpoint);
+    const events$ = from(this.store.subscribe({ after: checkpoint, signal: this.#abort.signal }));
+    const onError = this.options.onError ??
+      ((error, event) => console.error(`rules projection at ${event.position}: ${error}`));
+    await lastValueFrom(
+      rulesProjection(events$, { apply: (event) => this.#apply(event), onError }).pipe(
+        tap((position) => this.#reached(position)),
+      ),
+      { defaultValue: undefined },
+    );
+  }
+
+  async #apply(stored: StoredEvent): Promise<void> {
+    if (!RULE_EVENT_TYPES.has(stored.type)) return;
+    const event = decodeRuleEvent(stored);
+    const checkpoint = { name: this.#name, position: stored.position };
+    await this.db.transaction((tx) => applyRuleEvent(tx, event, stored.revision, checkpoint));
+  }
+
+  #reached(position: Position): void {
+    if (position > this.#position) this.#position = position;
+    for (const waiter of this.#waiters) if (waiter.position <= this.#position) waiter.resolve();
+  }
+}

@@ -1,0 +1,39 @@
+import { openPglite } from "../../adapters/postgres/sql-client.ts";
+import { openPostgresEventStore } from "../../adapters/postgres/postgres-event-store.ts";
+import type { EventStore } from "../../domain/ports/event-store.ts";
+import { eventStoreContract } from "./event-store.contract.ts";
+import { component } from "../support/component.ts";
+import { freshSchema, testPostgresUrl } from "../support/postgres.ts";
+
+// PGlite takes seconds to start, so the cases share one in-memory instance; each case
+// has its own streams and reads only those.
+let pglite: Promise<EventStore> | undefined;
+eventStoreContract("event store on PGlite", async () => {
+  pglite ??= openPglite().then((sql) => openPostgresEventStore(sql));
+  return { store: await pglite, cleanup: () => Promise.resolve() };
+});
+
+const postgresUrl = testPostgresUrl();
+if (postgresUrl !== undefined) {
+  const url = postgresUrl;
+  eventStoreContract("event store on Postgres", async () => {
+    const { sql, drop } = await freshSchema(url);
+    const store = await openPostgresEventStore(sql, { pollIntervalMs: 50 });
+    return { store, cleanup: drop };
+  });
+}
+
+const eventStoreDb = component(
+  "EventStoreDB",
+  Deno.env.get("EVENTSTORE_URL"),
+  "set EVENTSTORE_URL=esdb://localhost:2113?tls=false (docker compose up eventstore)",
+  { requiredInCi: false },
+);
+if (eventStoreDb.url !== undefined) {
+  const url = eventStoreDb.url;
+  eventStoreContract("event store on EventStoreDB", async () => {
+    const { openEventStoreDb } = await import("../../adapters/eventstoredb/eventstoredb-event-store.ts");
+    const store = openEventStoreDb({ url });
+    return { store, cleanup: () => store.close() };
+  });
+}
