@@ -6,7 +6,7 @@
 import type { RecordBatch } from "../domain/ports/command-log.ts";
 import { type SeriesId, seriesIdToDecimal } from "../domain/series.ts";
 import { batchToken, type PlannedBatch, type Projection, type ProjectionWrite } from "./projection.ts";
-import { decodeSamples, sampleBlock, sampleSourceSql } from "./sample-block.ts";
+import { eachSampleRecord, expectedSamples, SampleBlockBuilder, sampleSourceSql } from "./sample-block.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -29,8 +29,31 @@ export function rawProjection(options: RawProjectionOptions = {}): Projection<nu
     decodeState: () => null,
     tick: (state) => state,
     plan(batch: RecordBatch, state: null): PlannedBatch<null> {
-      const decoded = decodeSamples(batch);
-      const { block, tenants } = sampleBlock(decoded.batches);
+      const samples = new SampleBlockBuilder(expectedSamples(batch));
+      const seriesRows: Record<string, unknown>[] = [];
+      const deadLetters = eachSampleRecord(batch, (decoded) => {
+        samples.add(decoded);
+        const lastDay = new Float64Array(decoded.series.length).fill(-1);
+        for (let i = 0; i < decoded.length; i++) {
+          const s = decoded.seriesIndex[i];
+          const day = Math.floor(decoded.timestamps[i] / DAY_MS);
+          if (day > lastDay[s]) lastDay[s] = day;
+        }
+        for (let s = 0; s < lastDay.length; s++) {
+          const day = lastDay[s];
+          if (day < 0) continue;
+          const def = decoded.series[s];
+          if (!seen.markNewer(decoded.tenant, def.id, day)) continue;
+          seriesRows.push({
+            tenant: decoded.tenant,
+            metric: def.metric,
+            series_id: seriesIdToDecimal(def.id),
+            labels: def.labels,
+            day: new Date(day * DAY_MS).toISOString().slice(0, 10),
+          });
+        }
+      });
+      const { block, tenants } = samples.build();
       const writes: ProjectionWrite[] = [];
       if (block.rows > 0) {
         writes.push({
@@ -43,32 +66,10 @@ export function rawProjection(options: RawProjectionOptions = {}): Projection<nu
           }],
         });
       }
-      const seriesRows: Record<string, unknown>[] = [];
-      for (const samples of decoded.batches) {
-        const lastDay = new Float64Array(samples.series.length).fill(-1);
-        for (let i = 0; i < samples.length; i++) {
-          const s = samples.seriesIndex[i];
-          const day = Math.floor(samples.timestamps[i] / DAY_MS);
-          if (day > lastDay[s]) lastDay[s] = day;
-        }
-        for (let s = 0; s < lastDay.length; s++) {
-          const day = lastDay[s];
-          if (day < 0) continue;
-          const def = samples.series[s];
-          if (!seen.markNewer(samples.tenant, def.id, day)) continue;
-          seriesRows.push({
-            tenant: samples.tenant,
-            metric: def.metric,
-            series_id: seriesIdToDecimal(def.id),
-            labels: def.labels,
-            day: new Date(day * DAY_MS).toISOString().slice(0, 10),
-          });
-        }
-      }
       if (seriesRows.length > 0) writes.push({ kind: "rows", table: "series", rows: seriesRows });
       return {
         writes,
-        deadLetters: decoded.deadLetters,
+        deadLetters,
         state,
         counters: { samples: block.rows, lateByTenant: new Map() },
       };
