@@ -23,7 +23,15 @@ import type { Projection } from "../projections/projection.ts";
 import { rawProjection } from "../projections/raw.ts";
 import { rollupProjection } from "../projections/rollup.ts";
 import { ensureSchema } from "../read-models/schema.ts";
-import { argValue, fmt, Meter, peakRssMiB, workDir, writeResult } from "./proc.ts";
+import {
+  argValue,
+  cpuSeconds as processCpuSeconds,
+  fmt,
+  Meter,
+  peakRssMiB,
+  workDir,
+  writeResult,
+} from "./proc.ts";
 import { METRIC, sampleValue, seriesLabels } from "./workload.ts";
 
 const args = Deno.args;
@@ -99,7 +107,7 @@ function recordFor(template: RecordTemplate, round: number, baseMs: number): Out
 
 /** Wraps methods so their time (until the promise settles) adds up under `label(name)`. */
 function timed<T extends object>(target: T, label: (name: string, args: unknown[]) => string | undefined) {
-  const totals: Record<string, { ms: number; calls: number }> = {};
+  const totals: Record<string, { ms: number; cpuMs: number; calls: number }> = {};
   const proxy = new Proxy(target, {
     get(obj, name) {
       const value = Reflect.get(obj, name, obj);
@@ -108,9 +116,11 @@ function timed<T extends object>(target: T, label: (name: string, args: unknown[
         const key = label(name, callArgs);
         if (key === undefined) return value.apply(obj, callArgs);
         const start = performance.now();
+        const startCpu = processCpuSeconds("self");
         const add = () => {
-          const t = totals[key] ??= { ms: 0, calls: 0 };
+          const t = totals[key] ??= { ms: 0, cpuMs: 0, calls: 0 };
           t.ms += performance.now() - start;
+          t.cpuMs += (processCpuSeconds("self") - startCpu) * 1000;
           t.calls++;
           if (trace) {
             const rss = Math.round(Deno.memoryUsage().rss / 2 ** 20);
@@ -197,13 +207,18 @@ try {
   }
   if (errors.length > 0) throw new Error(`${kind}: projection errors: ${errors.map(String).join("; ")}`);
 
-  const breakdown: Record<string, { ms: number; calls: number }> = {
+  const breakdown: Record<string, { ms: number; cpuMs: number; calls: number }> = {
     ...projection.totals,
     ...store.totals,
     ...timedLog.totals,
   };
   const accounted = Object.values(breakdown).reduce((n, t) => n + t.ms, 0);
-  breakdown["rest (log read, scheduling)"] = { ms: wallSeconds * 1000 - accounted, calls: 0 };
+  const accountedCpu = Object.values(breakdown).reduce((n, t) => n + t.cpuMs, 0);
+  breakdown["rest (log read, scheduling, background merges)"] = {
+    ms: wallSeconds * 1000 - accounted,
+    cpuMs: cpuSeconds * 1000 - accountedCpu,
+    calls: 0,
+  };
   const result = {
     stage: kind,
     chdb: version,
@@ -228,9 +243,13 @@ try {
         fmt.rate(result.rowsPerCpuSecond)
       } rows/CPU-s (chDB ${version})`,
   );
+  console.error(`  ${"".padEnd(52)}    wall      CPU  calls`);
   for (const [name, t] of Object.entries(breakdown)) {
     console.error(
-      `  ${name.padEnd(48)} ${(t.ms / 1000).toFixed(2).padStart(7)} s  ${String(t.calls).padStart(5)} calls`,
+      `  ${name.padEnd(52)} ${(t.ms / 1000).toFixed(2).padStart(5)} s ${
+        (t.cpuMs / 1000).toFixed(2).padStart(6)
+      } s` +
+        `  ${String(t.calls).padStart(5)}`,
     );
   }
   await chdb.close();

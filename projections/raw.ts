@@ -4,9 +4,10 @@
  * a series row written twice costs nothing but the write).
  */
 import type { RecordBatch } from "../domain/ports/command-log.ts";
-import { type SeriesId, seriesIdToDecimal } from "../domain/series.ts";
+import type { SeriesId } from "../domain/series.ts";
 import { batchToken, type PlannedBatch, type Projection, type ProjectionWrite } from "./projection.ts";
-import { decodeSamples, sampleBlock, sampleSourceSql } from "./sample-block.ts";
+import { eachSampleRecord, expectedSamples, SampleBlockBuilder, sampleSourceSql } from "./sample-block.ts";
+import { SeriesBlockBuilder, seriesInsert } from "./series-block.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -29,8 +30,24 @@ export function rawProjection(options: RawProjectionOptions = {}): Projection<nu
     decodeState: () => null,
     tick: (state) => state,
     plan(batch: RecordBatch, state: null): PlannedBatch<null> {
-      const decoded = decodeSamples(batch);
-      const { block, tenants } = sampleBlock(decoded.batches);
+      const samples = new SampleBlockBuilder(expectedSamples(batch));
+      const series = new SeriesBlockBuilder();
+      const deadLetters = eachSampleRecord(batch, (decoded) => {
+        samples.add(decoded);
+        const lastDay = new Float64Array(decoded.series.length).fill(-1);
+        for (let i = 0; i < decoded.length; i++) {
+          const s = decoded.seriesIndex[i];
+          const day = Math.floor(decoded.timestamps[i] / DAY_MS);
+          if (day > lastDay[s]) lastDay[s] = day;
+        }
+        for (let s = 0; s < lastDay.length; s++) {
+          const day = lastDay[s];
+          if (day < 0) continue;
+          const def = decoded.series[s];
+          if (seen.markNewer(decoded.tenant, def.id, day)) series.add(decoded.tenant, def, day);
+        }
+      });
+      const { block, tenants } = samples.build();
       const writes: ProjectionWrite[] = [];
       if (block.rows > 0) {
         writes.push({
@@ -43,32 +60,19 @@ export function rawProjection(options: RawProjectionOptions = {}): Projection<nu
           }],
         });
       }
-      const seriesRows: Record<string, unknown>[] = [];
-      for (const samples of decoded.batches) {
-        const lastDay = new Float64Array(samples.series.length).fill(-1);
-        for (let i = 0; i < samples.length; i++) {
-          const s = samples.seriesIndex[i];
-          const day = Math.floor(samples.timestamps[i] / DAY_MS);
-          if (day > lastDay[s]) lastDay[s] = day;
-        }
-        for (let s = 0; s < lastDay.length; s++) {
-          const day = lastDay[s];
-          if (day < 0) continue;
-          const def = samples.series[s];
-          if (!seen.markNewer(samples.tenant, def.id, day)) continue;
-          seriesRows.push({
-            tenant: samples.tenant,
-            metric: def.metric,
-            series_id: seriesIdToDecimal(def.id),
-            labels: def.labels,
-            day: new Date(day * DAY_MS).toISOString().slice(0, 10),
-          });
-        }
+      if (series.rows > 0) {
+        // After a restart the replay lists more series than the first attempt did (the
+        // memory of written series is gone); those extra rows were written by earlier
+        // batches, so dropping the replay's insert by its token loses nothing.
+        writes.push({
+          kind: "block",
+          block: series.build(),
+          inserts: [seriesInsert(series.tenants, batchToken(name, batch, "series"))],
+        });
       }
-      if (seriesRows.length > 0) writes.push({ kind: "rows", table: "series", rows: seriesRows });
       return {
         writes,
-        deadLetters: decoded.deadLetters,
+        deadLetters,
         state,
         counters: { samples: block.rows, lateByTenant: new Map() },
       };

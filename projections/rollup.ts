@@ -17,28 +17,26 @@ import {
   type WatermarkPolicy,
   type WatermarkState,
 } from "../domain/watermark.ts";
-import { sketchStateSql } from "../read-models/sketch-sql.ts";
+import { BucketAccumulator, coarsenBuckets } from "./bucket-states.ts";
 import { batchToken, type PlannedBatch, type Projection, type ProjectionWrite } from "./projection.ts";
-import { decodeSamples, sampleBlock, sampleSourceSql, tenantArraySql } from "./sample-block.ts";
+import { rollupBlock, rollupInsert } from "./rollup-block.ts";
+import {
+  eachSampleRecord,
+  expectedSamples,
+  SampleBlockBuilder,
+  sampleSourceSql,
+  tenantArraySql,
+  tenantIndex,
+} from "./sample-block.ts";
 
 const WINDOW_MS = 60_000;
+const HOUR_MS = 3_600_000;
 
 export interface RollupProjectionOptions {
   readonly topic?: string;
   /** Consumer group and token prefix; distinct names project the same log independently. */
   readonly name?: string;
   readonly watermark?: Partial<WatermarkPolicy>;
-}
-
-function rollupInsert(table: string, bucketSeconds: number, source: string): string {
-  return `INSERT INTO ${table} (tenant, series_id, bucket, count, sum, min, max, last, sketch)
-    SELECT tenant, series_id, toDateTime(intDiv(toUnixTimestamp64Milli(t), ${
-    bucketSeconds * 1000
-  }) * ${bucketSeconds}, 'UTC') AS b,
-      count(), sum(value), min(value), max(value), argMaxState(value, (t, value)),
-      sumMap(${sketchStateSql("value")})
-    FROM ${source} WHERE NOT isNaN(value)
-    GROUP BY tenant, series_id, b`;
 }
 
 /** Watermarks per tenant within a partition, so one tenant's backfill never makes another's data late. */
@@ -74,45 +72,47 @@ export function rollupProjection(options: RollupProjectionOptions = {}): Project
       return next ?? state;
     },
     plan(batch: RecordBatch, before: RollupState, now: number): PlannedBatch<RollupState> {
-      const decoded = decodeSamples(batch);
       const state = new Map(before);
       const watermarkBefore = new Map<string, number>();
-      const flags = decoded.batches.map((samples) => {
-        const out = new Uint8Array(samples.length);
-        const current = state.get(samples.tenant) ?? initialWatermark(policy);
-        if (!watermarkBefore.has(samples.tenant)) watermarkBefore.set(samples.tenant, current.watermark);
-        state.set(
-          samples.tenant,
-          classifyBatch(current, samples.timestamps, samples.length, WINDOW_MS, now, out).state,
-        );
-        return out;
-      });
-      const onTime = sampleBlock(decoded.batches, flags, 0);
-      const late = sampleBlock(decoded.batches, flags, 1);
-      const writes: ProjectionWrite[] = [];
-      if (onTime.block.rows > 0) {
-        const source = sampleSourceSql(onTime.tenants);
-        writes.push({
-          kind: "block",
-          block: onTime.block,
-          inserts: [
-            {
-              sql: rollupInsert("rollup_1m", 60, source),
-              deduplicationToken: batchToken(name, batch, "rollup_1m"),
-            },
-            {
-              sql: rollupInsert("rollup_1h", 3600, source),
-              deduplicationToken: batchToken(name, batch, "rollup_1h"),
-            },
-          ],
-        });
-      }
+      const tenants: string[] = [];
+      const minutes = new BucketAccumulator(WINDOW_MS, expectedSamples(batch));
+      const lateSamples = new SampleBlockBuilder();
       const lateByTenant = new Map<string, number>();
+      let samples = 0;
+      const deadLetters = eachSampleRecord(batch, (decoded) => {
+        const tenant = decoded.tenant;
+        const flags = new Uint8Array(decoded.length);
+        const current = state.get(tenant) ?? initialWatermark(policy);
+        if (!watermarkBefore.has(tenant)) watermarkBefore.set(tenant, current.watermark);
+        const classified = classifyBatch(current, decoded.timestamps, decoded.length, WINDOW_MS, now, flags);
+        state.set(tenant, classified.state);
+        minutes.add(decoded, tenantIndex(tenants, tenant), flags, 0);
+        if (classified.late > 0) {
+          lateSamples.add(decoded, flags, 1);
+          lateByTenant.set(tenant, (lateByTenant.get(tenant) ?? 0) + classified.late);
+        }
+        samples += decoded.length;
+      });
+      const writes: ProjectionWrite[] = [];
+      const minuteStates = minutes.states();
+      if (minuteStates.groups > 0) {
+        // The hour tier is merged from the batch's minute states, not from raw samples again.
+        const hours = coarsenBuckets(minuteStates, HOUR_MS);
+        writes.push(
+          {
+            kind: "block",
+            block: rollupBlock(minuteStates),
+            inserts: [rollupInsert("rollup_1m", tenants, batchToken(name, batch, "rollup_1m"))],
+          },
+          {
+            kind: "block",
+            block: rollupBlock(hours),
+            inserts: [rollupInsert("rollup_1h", tenants, batchToken(name, batch, "rollup_1h"))],
+          },
+        );
+      }
+      const late = lateSamples.build();
       if (late.block.rows > 0) {
-        decoded.batches.forEach((samples, b) => {
-          const count = flags[b].reduce((n, f) => n + f, 0);
-          if (count > 0) lateByTenant.set(samples.tenant, (lateByTenant.get(samples.tenant) ?? 0) + count);
-        });
         const watermarks = late.tenants.map((t) => finite(watermarkBefore.get(t) ?? -Infinity) ?? 0);
         writes.push({
           kind: "block",
@@ -131,9 +131,9 @@ export function rollupProjection(options: RollupProjectionOptions = {}): Project
       }
       return {
         writes,
-        deadLetters: decoded.deadLetters,
+        deadLetters,
         state,
-        counters: { samples: onTime.block.rows + late.block.rows, lateByTenant },
+        counters: { samples, lateByTenant },
       };
     },
   };

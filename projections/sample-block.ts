@@ -1,36 +1,47 @@
 /**
- * Decodes the sample records of a batch and lays their samples out as one columnar
- * block (`tenant_ix UInt16, series_id UInt64, ts Float64, value Float64`) for
- * ClickHouse, with the batch's tenants as a lookup array. Records that cannot be
+ * Decodes the sample records of a batch one at a time and lays their samples out as
+ * one columnar block (`tenant_ix UInt16, series_id UInt64, ts Float64, value Float64`)
+ * for ClickHouse, with the batch's tenants as a lookup array. Records that cannot be
  * decoded are set aside for the dead-letter topic.
+ *
+ * Records are visited one by one so a record's decoded series die young: holding every
+ * record of a large batch decoded at once made the garbage collector promote millions
+ * of short-lived objects.
+ *
+ * @example
+ * const samples = new SampleBlockBuilder(expectedSamples(batch));
+ * const deadLetters = eachSampleRecord(batch, (decoded) => samples.add(decoded));
+ * const { block, tenants } = samples.build();
  */
 import type { Column, ColumnBlock } from "../domain/ports/analytics-store.ts";
 import type { RecordBatch } from "../domain/ports/command-log.ts";
 import type { SampleBatch } from "../domain/sample-batch.ts";
 import { decodeSampleRecord, MalformedRecord } from "../domain/sample-record.ts";
+import { grownCopy } from "./grown-copy.ts";
 import type { DeadLetter } from "./projection.ts";
 
-export interface DecodedSamples {
-  readonly batches: readonly SampleBatch[];
-  readonly deadLetters: readonly DeadLetter[];
-  readonly samples: number;
-}
-
-export function decodeSamples(batch: RecordBatch): DecodedSamples {
-  const batches: SampleBatch[] = [];
+/** Calls `visit` with each decodable record in order; returns the ones that were not. */
+export function eachSampleRecord(batch: RecordBatch, visit: (samples: SampleBatch) => void): DeadLetter[] {
   const deadLetters: DeadLetter[] = [];
-  let samples = 0;
   for (const record of batch.records) {
+    let decoded: SampleBatch;
     try {
-      const decoded = decodeSampleRecord(record.value);
-      batches.push(decoded);
-      samples += decoded.length;
+      decoded = decodeSampleRecord(record.value);
     } catch (error) {
       if (!(error instanceof MalformedRecord)) throw error;
       deadLetters.push({ record, reason: error.message });
+      continue;
     }
+    visit(decoded);
   }
-  return { batches, deadLetters, samples };
+  return deadLetters;
+}
+
+/** A first allocation for a batch's samples: records carry at least 20 bytes per sample. */
+export function expectedSamples(batch: RecordBatch): number {
+  let bytes = 0;
+  for (const record of batch.records) bytes += record.value.byteLength;
+  return Math.ceil(bytes / 64);
 }
 
 export interface SampleBlock {
@@ -39,47 +50,72 @@ export interface SampleBlock {
   readonly tenants: readonly string[];
 }
 
-/**
- * Lays out the samples whose flag equals `selected` (all samples when no flags are
- * given); `flags[b][i]` belongs to sample `i` of batch `b`.
- */
-export function sampleBlock(
-  batches: readonly SampleBatch[],
-  flags?: readonly Uint8Array[],
-  selected = 1,
-): SampleBlock {
-  let capacity = 0;
-  for (const b of batches) capacity += b.length;
-  const tenants: string[] = [];
-  const tenantIx = new Uint16Array(capacity);
-  const ids = new Uint32Array(capacity * 2);
-  const ts = new Float64Array(capacity);
-  const values = new Float64Array(capacity);
-  let row = 0;
-  for (let b = 0; b < batches.length; b++) {
-    const batch = batches[b];
-    let t = tenants.indexOf(batch.tenant);
-    if (t < 0) t = tenants.push(batch.tenant) - 1;
-    const series = batch.series;
-    const flag = flags?.[b];
+/** The index of `tenant` in `tenants`, appended if new. */
+export function tenantIndex(tenants: string[], tenant: string): number {
+  const t = tenants.indexOf(tenant);
+  return t < 0 ? tenants.push(tenant) - 1 : t;
+}
+
+export class SampleBlockBuilder {
+  readonly #tenants: string[] = [];
+  #tenantIx: Uint16Array;
+  #ids: Uint32Array;
+  #ts: Float64Array;
+  #values: Float64Array;
+  #rows = 0;
+
+  constructor(capacity = 1024) {
+    capacity = Math.max(16, capacity);
+    this.#tenantIx = new Uint16Array(capacity);
+    this.#ids = new Uint32Array(2 * capacity);
+    this.#ts = new Float64Array(capacity);
+    this.#values = new Float64Array(capacity);
+  }
+
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /** Adds the samples whose flag equals `selected` (all of them when `flags` is undefined). */
+  add(batch: SampleBatch, flags?: Uint8Array, selected = 1): void {
+    if (this.#rows + batch.length > this.#ts.length) this.#grow(this.#rows + batch.length);
+    const t = tenantIndex(this.#tenants, batch.tenant);
+    const { series, seriesIndex, timestamps, values } = batch;
+    const tenantIx = this.#tenantIx;
+    const ids = this.#ids;
+    const ts = this.#ts;
+    const out = this.#values;
+    let row = this.#rows;
     for (let i = 0; i < batch.length; i++) {
-      if (flag && flag[i] !== selected) continue;
-      const id = series[batch.seriesIndex[i]].id;
+      if (flags !== undefined && flags[i] !== selected) continue;
+      const id = series[seriesIndex[i]].id;
       tenantIx[row] = t;
       ids[2 * row] = id.lo;
       ids[2 * row + 1] = id.hi;
-      ts[row] = batch.timestamps[i];
-      values[row] = batch.values[i];
+      ts[row] = timestamps[i];
+      out[row] = values[i];
       row++;
     }
+    this.#rows = row;
   }
-  const columns: Column[] = [
-    { name: "tenant_ix", type: "UInt16", data: tenantIx },
-    { name: "series_id", type: "UInt64", data: ids },
-    { name: "ts", type: "Float64", data: ts },
-    { name: "value", type: "Float64", data: values },
-  ];
-  return { block: { rows: row, columns }, tenants };
+
+  build(): SampleBlock {
+    const columns: Column[] = [
+      { name: "tenant_ix", type: "UInt16", data: this.#tenantIx },
+      { name: "series_id", type: "UInt64", data: this.#ids },
+      { name: "ts", type: "Float64", data: this.#ts },
+      { name: "value", type: "Float64", data: this.#values },
+    ];
+    return { block: { rows: this.#rows, columns }, tenants: this.#tenants };
+  }
+
+  #grow(needed: number): void {
+    const capacity = Math.max(needed, 2 * this.#ts.length);
+    this.#tenantIx = grownCopy(this.#tenantIx, capacity);
+    this.#ids = grownCopy(this.#ids, 2 * capacity);
+    this.#ts = grownCopy(this.#ts, capacity);
+    this.#values = grownCopy(this.#values, capacity);
+  }
 }
 
 /** `['acme','globex']` as a ClickHouse array literal. */

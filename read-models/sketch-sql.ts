@@ -1,23 +1,11 @@
 /**
- * The percentile sketch of `domain/log-sketch.ts` in ClickHouse SQL: the same key for
- * every value at insert, and the same quantile walk over merged `sumMap` states at
- * query time. A test builds both from the same samples and compares them.
+ * The quantile walk of `domain/log-sketch.ts` in ClickHouse SQL, over merged `sumMap`
+ * sketch states at query time. The keys are computed at insert by the rollup projection
+ * with `logSketchKey`, so stored sketches and in-process ones hold the same keys.
  */
-import { GAMMA, MAX_KEY, MIN_MAGNITUDE, OFFSET } from "../domain/log-sketch.ts";
+import { GAMMA, OFFSET } from "../domain/log-sketch.ts";
 
-const LN_GAMMA = Math.log(GAMMA);
 const HALF_GAMMA_PLUS_ONE = (GAMMA + 1) / 2;
-
-/** The Int32 sketch key of the Float64 expression `value`. */
-export function sketchKeySql(value: string): string {
-  return `toInt32(if(abs(${value}) < ${MIN_MAGNITUDE}, 0, ` +
-    `sign(${value}) * least(ceil(log(abs(${value})) / ${LN_GAMMA}) + ${OFFSET}, toFloat64(${MAX_KEY}))))`;
-}
-
-/** A one-sample sketch state for `value`, to be summed with `sumMap`. */
-export function sketchStateSql(value: string): string {
-  return `([${sketchKeySql(value)}], [toUInt64(1)])`;
-}
 
 /**
  * The quantile `q` of a merged sketch given as a Tuple(Array(Int32), Array(UInt64))

@@ -14,17 +14,58 @@
  *   [{ sql: "INSERT INTO samples SELECT tenant, id, ts, v FROM {source}", deduplicationToken: "raw:3:100-164" }],
  * );
  */
-export type ColumnType = "UInt8" | "UInt16" | "UInt32" | "UInt64" | "Int64" | "Float64";
+export type FixedType =
+  | "UInt8"
+  | "UInt16"
+  | "UInt32"
+  | "UInt64"
+  | "Int32"
+  | "Int64"
+  | "Float64"
+  | "Date"
+  | "DateTime";
 
-export interface Column {
-  readonly name: string;
-  readonly type: ColumnType;
-  /**
-   * Little-endian values, `rows` of them. UInt64/Int64 columns are a Uint32Array of
-   * (low, high) word pairs so no BigInt is needed on hot paths.
-   */
-  readonly data: Uint8Array | Uint16Array | Uint32Array | Float64Array;
-}
+/**
+ * One column of a block. UInt64/Int64 values are a Uint32Array of (low, high) word pairs
+ * so no BigInt is needed on hot paths; `Date` is days and `DateTime` seconds since the
+ * epoch. Array columns list each row's end in `data` (cumulative, like ClickHouse's
+ * offsets). An aggregate state column carries states already in ClickHouse's binary form,
+ * `width` bytes each, for a function whose state layout is fixed (checked by a test
+ * against the engine).
+ */
+export type Column =
+  | {
+    readonly name: string;
+    readonly type: FixedType;
+    readonly data: Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array;
+  }
+  | { readonly name: string; readonly type: "String"; readonly data: readonly string[] }
+  | {
+    readonly name: string;
+    readonly type: "Array(String)";
+    readonly ends: Uint32Array;
+    readonly data: readonly string[];
+  }
+  | {
+    readonly name: string;
+    readonly type: "Array(Int32)";
+    readonly ends: Uint32Array;
+    readonly data: Int32Array;
+  }
+  | {
+    readonly name: string;
+    readonly type: "Array(UInt64)";
+    readonly ends: Uint32Array;
+    readonly data: Uint32Array;
+  }
+  | {
+    readonly name: string;
+    readonly type: "AggregateFunction";
+    /** The function and argument types, e.g. `argMax, Float64, Int64`. */
+    readonly signature: string;
+    readonly width: number;
+    readonly data: Uint8Array;
+  };
 
 export interface ColumnBlock {
   readonly rows: number;
