@@ -21,16 +21,15 @@
  * const config = parseAgentConfig(Deno.args, Deno.env.toObject(), readFile);
  */
 import { z } from "zod";
+import { parseDuration } from "../../domain/alerting/duration.ts";
 
-const DURATION = /^(\d+)(ms|s|m|h)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-const duration = z.string().regex(DURATION, 'must be a duration such as "10s", "500ms" or "1m"').transform(
-  (text) => {
-    const [, n, unit] = DURATION.exec(text)!;
-    return Number(n) * UNIT_MS[unit];
-  },
-).refine((ms) => ms >= 100, "must be at least 100ms");
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    ctx.addIssue({ code: "custom", message: 'must be a duration such as "10s", "500ms" or "1m"' });
+  }
+  return ms ?? 0;
+}).refine((ms) => ms >= 100, "must be at least 100ms");
 
 const address = z.string().regex(/^[^:]+:\d{1,5}$/, 'must be "host:port"').transform((text) => {
   const colon = text.lastIndexOf(":");
