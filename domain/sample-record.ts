@@ -82,7 +82,10 @@ class Writer {
 
 export function encodeSampleRecord(batch: SampleBatch): Uint8Array {
   const n = batch.length;
-  const w = new Writer(64 + batch.series.length * 64 + n * 20);
+  // Sized from the encoded series where ingest has them, so the buffer rarely grows.
+  let seriesBytes = 0;
+  for (const def of batch.series) seriesBytes += def.wire?.length ?? 64;
+  const w = new Writer(32 + batch.tenant.length * 3 + seriesBytes + n * 20);
   w.u32(MAGIC);
   w.str(batch.tenant);
   w.u32(batch.series.length);
@@ -96,7 +99,8 @@ export function encodeSampleRecord(batch: SampleBatch): Uint8Array {
   w.align8();
   w.bytes(new Uint8Array(batch.timestamps.buffer, batch.timestamps.byteOffset, n * 8));
   w.bytes(new Uint8Array(batch.values.buffer, batch.values.byteOffset, n * 8));
-  return w.buf.slice(0, w.pos);
+  // A few spare bytes are cheaper to keep than a copy of the whole record.
+  return w.buf.length - w.pos <= 1024 ? w.buf.subarray(0, w.pos) : w.buf.slice(0, w.pos);
 }
 
 /**

@@ -35,6 +35,7 @@ import {
   type DecodeResult,
   type SampleSource,
 } from "./decode-context.ts";
+import type { KnownSeries } from "./series-cache.ts";
 
 export function decodeDatadogV2(json: unknown, ctx: DecodeContext): DecodeResult {
   const series = isRecord(json) ? json.series : undefined;
@@ -81,13 +82,15 @@ function decodeOne(
   // The key spells out metric, tags and resources unambiguously; the JSON text of
   // values that just came out of JSON.parse cannot fail.
   const key = JSON.stringify([metric, entry.tags, entry.resources]);
-  let known = cache.get(key);
+  let known: KnownSeries | undefined = cache.get(key);
   if (known === undefined) {
     const labels = labelsOf(entry.tags, entry.resources, names);
-    known = typeof labels === "string"
-      ? { metric, rejection: labels }
-      : collector.resolve(names.metric(metric), labels);
-    cache.set(key, known);
+    known = cache.set(
+      key,
+      typeof labels === "string"
+        ? { metric, rejection: labels }
+        : collector.resolve(names.metric(metric), labels),
+    );
   }
   collector.addKnown(index, known, points);
 }

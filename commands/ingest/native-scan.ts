@@ -99,6 +99,17 @@ export class NativeScan {
       text.slice(this.labelsStart, this.labelsEnd);
   }
 
+  /** Whether the object just scanned names the series stored under `key` (see `seriesKey`). */
+  spells(text: string, key: string): boolean {
+    let start: number;
+    let end: number;
+    if (this.labelsStart < 0) [start, end] = [this.metricStart, this.metricEnd];
+    else if (this.#adjacent > 0) [start, end] = [this.metricStart, this.labelsEnd];
+    else if (this.#adjacent < 0) [start, end] = [this.labelsStart, this.metricEnd];
+    else return key === this.seriesKey(text);
+    return key.length === end - start && text.startsWith(key, start);
+  }
+
   /** A metric string without escapes or control characters. */
   #metric(text: string, i: number, limit: number): number {
     if (text.charCodeAt(i) !== QUOTE) return -1;

@@ -35,7 +35,7 @@ import {
   type SampleSource,
 } from "./decode-context.ts";
 import { isJsonWhitespace, NativeScan } from "./native-scan.ts";
-import { copyString, type KnownSeries, type SeriesCache } from "./series-cache.ts";
+import { type CachedSeries, copyString, type SeriesCache } from "./series-cache.ts";
 
 const NDJSON_TYPES = new Set([
   "application/x-ndjson",
@@ -79,12 +79,14 @@ function decodeLines(text: string, ctx: DecodeContext): DecodeResult {
   const samples = new NativeSamples();
   const cache = ctx.seriesCache;
   const scan = new NativeScan();
+  let previous: CachedSeries | undefined;
   let line = 0;
   for (let start = 0; start < text.length; line++) {
     let end = text.indexOf("\n", start);
     if (end < 0) end = text.length;
     if (cache !== undefined) {
-      const known = scanKnown(text, start, end, scan, cache, collector);
+      const known = scanKnown(text, start, end, scan, cache, collector, previous);
+      previous = known;
       if (known !== undefined) {
         samples.of(scan.timestamps, scan.values);
         collector.addKnown(line, known, samples);
@@ -118,12 +120,27 @@ function scanKnown(
   scan: NativeScan,
   cache: SeriesCache,
   collector: DecodeCollector,
-): KnownSeries | undefined {
+  previous: CachedSeries | undefined,
+): CachedSeries | undefined {
   const stop = scan.object(text, start, end);
   if (stop < 0 || !isJsonWhitespace(text, stop, end)) return undefined;
+  if (previous !== undefined) {
+    const predicted = cache.successor(previous, (key) => scan.spells(text, key));
+    if (predicted !== undefined) return predicted;
+  }
   const key = scan.seriesKey(text);
-  const known = cache.get(key);
-  if (known !== undefined) return known;
+  const known = cache.get(key) ?? resolveScanned(text, key, scan, cache, collector);
+  if (known !== undefined && previous !== undefined) cache.link(previous, known);
+  return known;
+}
+
+function resolveScanned(
+  text: string,
+  key: string,
+  scan: NativeScan,
+  cache: SeriesCache,
+  collector: DecodeCollector,
+): CachedSeries | undefined {
   let labels: unknown = NO_LABELS;
   if (scan.labelsStart >= 0) {
     try {

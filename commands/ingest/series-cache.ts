@@ -12,6 +12,10 @@
  * out after two turns. One cache belongs to one tenant, whose limits it remembers the
  * verdicts of.
  *
+ * Agents send their series in the same order every interval, so each entry also
+ * remembers (weakly) the entry that followed it last time: a decoder that checks
+ * `successor(previous)` against the wire first skips hashing the key.
+ *
  * @example
  * const cache = new SeriesCache(262_144);
  * let known = cache.get(key);
@@ -26,10 +30,21 @@ export interface KnownSeries {
   readonly rejection?: string;
 }
 
+/** An entry of the cache: the series, the key it is stored under, and what followed it. */
+export interface CachedSeries extends KnownSeries {
+  readonly key: string;
+}
+
+interface Entry extends CachedSeries {
+  generation: number;
+  next?: WeakRef<Entry>;
+}
+
 export class SeriesCache {
   readonly #generationSize: number;
-  #current = new Map<string, KnownSeries>();
-  #previous = new Map<string, KnownSeries>();
+  #current = new Map<string, Entry>();
+  #previous = new Map<string, Entry>();
+  #generation = 0;
   #hits = 0;
   #misses = 0;
 
@@ -37,30 +52,43 @@ export class SeriesCache {
     this.#generationSize = Math.max(1, Math.floor(maxEntries / 2));
   }
 
-  get(key: string): KnownSeries | undefined {
-    let known = this.#current.get(key);
-    if (known !== undefined) {
-      this.#hits++;
-      return known;
-    }
-    known = this.#previous.get(key);
-    if (known === undefined) {
+  get(key: string): CachedSeries | undefined {
+    const entry = this.#current.get(key) ?? this.#previous.get(key);
+    if (entry === undefined) {
       this.#misses++;
       return undefined;
     }
     this.#hits++;
-    this.#previous.delete(key);
-    this.#insert(key, known);
-    return known;
+    this.#touch(entry);
+    return entry;
+  }
+
+  /**
+   * The entry that followed `entry` last time, if it is still cached and `matches` its
+   * key (the caller compares it with the wire without building a key of its own).
+   */
+  successor(entry: CachedSeries, matches: (key: string) => boolean): CachedSeries | undefined {
+    const next = (entry as Entry).next?.deref();
+    if (next === undefined || next.generation < this.#generation - 1 || !matches(next.key)) return undefined;
+    this.#hits++;
+    this.#touch(next);
+    return next;
+  }
+
+  /** Records that `next` followed `entry` on the wire. */
+  link(entry: CachedSeries, next: CachedSeries): void {
+    const from = entry as Entry;
+    if (from.next?.deref() !== next) from.next = new WeakRef(next as Entry);
   }
 
   /**
    * Remembers a series under `key`. The key is copied first: a decoder's key is often
    * a slice of the request body, and keeping the slice would keep the whole body alive.
    */
-  set(key: string, known: KnownSeries): KnownSeries {
-    this.#insert(copyString(key), known);
-    return known;
+  set(key: string, known: KnownSeries): CachedSeries {
+    const entry: Entry = { ...known, key: copyString(key), generation: this.#generation };
+    this.#insert(entry);
+    return entry;
   }
 
   get size(): number {
@@ -71,12 +99,21 @@ export class SeriesCache {
     return { hits: this.#hits, misses: this.#misses };
   }
 
-  #insert(key: string, known: KnownSeries): void {
+  /** Keeps an entry of the previous generation by moving it to the current one. */
+  #touch(entry: Entry): void {
+    if (entry.generation === this.#generation) return;
+    this.#previous.delete(entry.key);
+    this.#insert(entry);
+  }
+
+  #insert(entry: Entry): void {
     if (this.#current.size >= this.#generationSize) {
       this.#previous = this.#current;
       this.#current = new Map();
+      this.#generation++;
     }
-    this.#current.set(key, known);
+    entry.generation = this.#generation;
+    this.#current.set(entry.key, entry);
   }
 }
 

@@ -28,3 +28,19 @@ Deno.test("series cache: a burst of one-off series ages out after two turns", ()
   assert.equal(cache.get("burst-0"), undefined);
   assert.ok(cache.get("burst-999"));
 });
+
+Deno.test("series cache: an entry remembers its successor while both are cached", () => {
+  const cache = new SeriesCache(4); // generations of 2
+  const a = cache.set("a", known("a"));
+  const b = cache.set("b", known("b"));
+  cache.link(a, b);
+  assert.equal(cache.successor(a, (key) => key === "b"), b);
+  assert.equal(cache.successor(a, (key) => key === "x"), undefined, "a successor that does not match");
+  const before = cache.stats.hits;
+  cache.set("c", known("c"));
+  cache.set("d", known("d"));
+  cache.set("e", known("e")); // a and b were not used since c arrived: b is gone
+  assert.equal(cache.get("b"), undefined);
+  assert.equal(cache.successor(a, () => true), undefined, "an evicted successor is not predicted");
+  assert.equal(cache.stats.hits, before);
+});
