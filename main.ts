@@ -4,11 +4,13 @@
  *
  * `deno task start` runs everything embedded: a durable log on node:sqlite, the
  * ClickHouse engine in-process (chDB), ingest, projections and queries on one port.
+ * `LOOKOUT_KAFKA_BROKERS` puts the command log on Kafka instead.
  */
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 import { z } from "zod";
 import { openSqliteLog } from "./adapters/embedded-log/sqlite-log.ts";
+import { openKafkaLog } from "./adapters/kafka/kafka-log.ts";
 import { openClickHouseStore } from "./adapters/clickhouse/clickhouse-store.ts";
 import { createApp } from "./adapters/http/app.ts";
 import { TenantDirectory } from "./adapters/http/tenants.ts";
@@ -50,6 +52,14 @@ export const Config = z.object({
   LOOKOUT_INGEST_SERIES_CACHE: positiveInt.default(262_144),
   LOOKOUT_POSTGRES_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   EVENTSTORE_URL: z.url({ protocol: /^(esdb|kurrentdb)(\+discover)?$/ }).optional(),
+  LOOKOUT_KAFKA_BROKERS: z.string().regex(/^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/, {
+    error: "LOOKOUT_KAFKA_BROKERS must be host:port[,host:port…]",
+  }).optional(),
+  LOOKOUT_KAFKA_CLIENT_ID: z.string().min(1).default("lookout"),
+  LOOKOUT_KAFKA_REPLICATION_FACTOR: positiveInt.default(1),
+  LOOKOUT_KAFKA_ACK_TIMEOUT_MS: positiveInt.default(5000),
+  LOOKOUT_KAFKA_BUFFER_BYTES: positiveInt.default(64 * 1024 * 1024),
+  LOOKOUT_IDEMPOTENCY_WINDOW_MINUTES: positiveInt.optional(),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -95,6 +105,30 @@ function logGauges(telemetry: Telemetry, log: CommandLog, groups: readonly strin
   );
 }
 
+function openLog(config: Config): CommandLog {
+  const idempotencyWindowMs = config.LOOKOUT_IDEMPOTENCY_WINDOW_MINUTES &&
+    config.LOOKOUT_IDEMPOTENCY_WINDOW_MINUTES * 60_000;
+  if (config.LOOKOUT_KAFKA_BROKERS === undefined) {
+    return openSqliteLog({
+      path: join(config.LOOKOUT_DATA_DIR, "log.sqlite"),
+      sync: config.LOOKOUT_LOG_SYNC,
+      retentionMs: config.LOOKOUT_LOG_RETENTION_HOURS * 3_600_000,
+      idempotencyWindowMs,
+    });
+  }
+  return openKafkaLog({
+    brokers: config.LOOKOUT_KAFKA_BROKERS.split(","),
+    clientId: config.LOOKOUT_KAFKA_CLIENT_ID,
+    replicationFactor: config.LOOKOUT_KAFKA_REPLICATION_FACTOR,
+    retentionMs: config.LOOKOUT_LOG_RETENTION_HOURS * 3_600_000,
+    idempotencyWindowMs,
+    produce: {
+      ackTimeoutMs: config.LOOKOUT_KAFKA_ACK_TIMEOUT_MS,
+      maxPendingBytes: config.LOOKOUT_KAFKA_BUFFER_BYTES,
+    },
+  });
+}
+
 async function main(): Promise<void> {
   const config = readConfig();
   const tenants = TenantDirectory.fromSpec(config.LOOKOUT_TENANTS);
@@ -106,11 +140,7 @@ async function main(): Promise<void> {
   };
   const allowedLatenessMs = config.LOOKOUT_ALLOWED_LATENESS_SECONDS * 1000;
 
-  const log = openSqliteLog({
-    path: join(config.LOOKOUT_DATA_DIR, "log.sqlite"),
-    sync: config.LOOKOUT_LOG_SYNC,
-    retentionMs: config.LOOKOUT_LOG_RETENTION_HOURS * 3_600_000,
-  });
+  const log = openLog(config);
   await log.ensureTopic(SAMPLES_TOPIC, config.LOOKOUT_PARTITIONS);
   const store = openClickHouseStore({ path: join(config.LOOKOUT_DATA_DIR, "clickhouse") });
   await ensureSchema(store, retention);

@@ -15,6 +15,7 @@ import { type ConsumeOptions, type RecordBatch, recordBatch } from "../../domain
 import { BatchHandoff } from "./batch-handoff.ts";
 import { commitAsMember } from "./offset-commit.ts";
 import { toLogRecord } from "./partition-reader.ts";
+import { retriable } from "./retriable.ts";
 
 export interface GroupConsumerSettings {
   readonly sessionTimeoutMs: number;
@@ -60,7 +61,7 @@ export async function* consumeGroup(
   const member: GroupMember = {
     async commit(partition, nextOffset) {
       processed.set(partition, nextOffset);
-      await commitAsMember(consumer, { group, topic, partition, nextOffset });
+      await retriable(() => commitAsMember(consumer, { group, topic, partition, nextOffset }));
     },
   };
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -83,7 +84,13 @@ export async function* consumeGroup(
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (!payload.restart) handoff.end(payload.error);
   });
-  const onAbort = () => handoff.end();
+  // Leaving the group at once, not when the caller next pulls: a caller stuck in its sink
+  // must not keep its partitions from the group's other members.
+  const onAbort = () => {
+    handoff.end();
+    members.leave(group, topic, member);
+    void consumer.disconnect().catch(() => {});
+  };
   signal?.addEventListener("abort", onAbort, { once: true });
   members.join(group, topic, member);
   try {

@@ -11,8 +11,8 @@
  * await log.append("metrics.samples", [{ partition: 3, key: "acme", value }], { idempotencyKey });
  */
 import { Buffer } from "node:buffer";
-import { type Admin, Kafka, logLevel, type Producer, type TopicMessages } from "kafkajs";
-import { NotFound, ValidationError } from "../../domain/errors.ts";
+import { type Admin, Kafka, logLevel, type TopicMessages } from "kafkajs";
+import { Unavailable, ValidationError } from "../../domain/errors.ts";
 import type {
   AppendOptions,
   AppendResult,
@@ -29,17 +29,22 @@ import {
   type GroupMember,
   type GroupMembers,
 } from "./group-consumer.ts";
+import { guardedSocketFactory } from "./guarded-socket.ts";
 import { IdempotencyWindow } from "./idempotency-window.ts";
 import { createCluster, type KafkaCluster } from "./kafka-cluster.ts";
 import { PartitionReader } from "./partition-reader.ts";
 import { ProduceQueue, type ProduceQueueOptions } from "./produce-queue.ts";
 import { commitFromOutside } from "./offset-commit.ts";
+import { retriable } from "./retriable.ts";
+import { TopicCatalog } from "./topic-catalog.ts";
 
 export interface KafkaLogOptions {
   readonly brokers: readonly string[];
   readonly clientId?: string;
   /** Replication of topics this log creates (1 for a single broker, 3 in production). */
   readonly replicationFactor?: number;
+  /** `retention.ms` of topics this log creates (how far back a replay can go). */
+  readonly retentionMs?: number;
   /** Largest record batch a topic accepts (`max.message.bytes`). */
   readonly maxMessageBytes?: number;
   readonly idempotencyWindowMs?: number;
@@ -56,16 +61,16 @@ const HOUR_MS = 3_600_000;
 export class KafkaCommandLog implements CommandLog {
   readonly #kafka: Kafka;
   readonly #admin: Admin;
-  readonly #producer: Producer;
   readonly #cluster: KafkaCluster;
   readonly #reader: PartitionReader;
   readonly #queue: ProduceQueue;
   readonly #keys: IdempotencyWindow;
   readonly #keysTopic: string;
   readonly #inflight = new Map<string, Promise<boolean>>();
-  readonly #partitions = new Map<string, number>();
+  readonly #topics: TopicCatalog;
   readonly #members = new Map<string, Set<GroupMember>>();
   readonly #consumerSettings: GroupConsumerSettings;
+  readonly #ackTimeoutMs: number;
   #connected?: Promise<void>;
   #closed = false;
 
@@ -75,22 +80,29 @@ export class KafkaCommandLog implements CommandLog {
       brokers: [...options.brokers],
       logLevel: logLevel.NOTHING,
       connectionTimeout: 3_000,
+      socketFactory: guardedSocketFactory,
       retry: { initialRetryTime: 100, maxRetryTime: 2_000, retries: 8 },
     });
     this.#admin = this.#kafka.admin();
-    this.#producer = this.#kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-    });
     this.#cluster = createCluster(this.#kafka);
+    this.#topics = new TopicCatalog(this.#admin, this.#cluster, options);
     this.#reader = new PartitionReader(this.#cluster, { fetchBytes: options.fetchBytes });
-    this.#queue = new ProduceQueue(this.#producer, {
+    const produce = {
       maxPendingBytes: 64 * 1024 * 1024,
       ackTimeoutMs: 5_000,
       maxRequestBytes: 16 * 1024 * 1024,
       ...options.produce,
-    });
+    };
+    this.#ackTimeoutMs = produce.ackTimeoutMs;
+    this.#queue = new ProduceQueue(() =>
+      this.#kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        // Until the broker answers: a retried request keeps its sequence numbers, so the
+        // broker recognises one that had landed; ProduceQueue's timeout answers the caller.
+        retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1_000 },
+      }), produce);
     this.#keysTopic = options.keysTopic ?? "lookout.idempotency-keys";
     this.#keys = new IdempotencyWindow(this.#reader, {
       topic: this.#keysTopic,
@@ -115,8 +127,8 @@ export class KafkaCommandLog implements CommandLog {
 
   async ensureTopic(topic: string, partitions: number): Promise<void> {
     await this.#connect();
-    await this.#createTopic(topic, partitions, {});
-    this.#partitions.delete(topic);
+    const retention = this.options.retentionMs;
+    await this.#topics.create(topic, partitions, retention ? { "retention.ms": String(retention) } : {});
   }
 
   async append(
@@ -125,7 +137,7 @@ export class KafkaCommandLog implements CommandLog {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     await this.#connect();
-    const count = await this.#partitionCount(topic, "append");
+    const count = await this.#topics.partitionCount(topic, "append");
     for (const record of records) {
       if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= count) {
         throw new ValidationError(
@@ -161,22 +173,47 @@ export class KafkaCommandLog implements CommandLog {
   }
 
   async #appendKeyed(key: string, data: TopicMessages): Promise<boolean> {
-    if (await this.#keys.seen(key)) return true;
+    if (await this.#keysSeen(key)) return true;
     await this.#queue.send([data, this.#keys.record(key)]);
     this.#keys.remember(key);
     return false;
   }
 
+  /** Whether a key is in the window, within the same time an append may take. */
+  async #keysSeen(key: string): Promise<boolean> {
+    const ms = this.#ackTimeoutMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Unavailable(
+              `Cannot append to the command log: the Kafka broker did not answer within ${ms} ms`,
+            ),
+          ),
+        ms,
+      );
+    });
+    try {
+      return await Promise.race([this.#keys.seen(key), late]);
+    } catch (error) {
+      if (error instanceof Unavailable) throw error;
+      throw new Unavailable(`Cannot append to the command log: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async read(topic: string, partition: number, fromOffset: number, maxRecords: number): Promise<LogRecord[]> {
     await this.#connect();
-    await this.#partitionCount(topic, "read");
+    await this.#topics.partitionCount(topic, "read");
     return await this.#reader.read(topic, partition, fromOffset, maxRecords);
   }
 
   async *consume(options: ConsumeOptions): AsyncIterable<RecordBatch> {
     if (options.signal?.aborted) return;
     await this.#connect();
-    await this.#partitionCount(options.topic, "consume");
+    await this.#topics.partitionCount(options.topic, "consume");
     const committed = new Map(
       (await this.offsets(options.topic, options.group)).map((o) => [o.partition, o.committed]),
     );
@@ -187,28 +224,33 @@ export class KafkaCommandLog implements CommandLog {
     await this.#connect();
     const member = this.#members.get(`${group}\u0000${topic}`)?.values().next().value;
     if (member) await member.commit(partition, nextOffset);
-    else await commitFromOutside(this.#cluster, { group, topic, partition, nextOffset });
+    else await retriable(() => commitFromOutside(this.#cluster, { group, topic, partition, nextOffset }));
   }
 
   async offsets(topic: string, group?: string): Promise<PartitionOffsets[]> {
     await this.#connect();
-    await this.#partitionCount(topic, "read offsets");
-    const ends = await this.#admin.fetchTopicOffsets(topic);
+    const count = await this.#topics.partitionCount(topic, "read offsets");
+    const partitions = Array.from({ length: count }, (_, partition) => ({ partition }));
+    const [earliest, end] = await Promise.all([true, false].map((fromBeginning) =>
+      retriable(async () => {
+        await this.#cluster.addTargetTopic(topic);
+        const [entry] = await this.#cluster.fetchTopicsOffset([{ topic, fromBeginning, partitions }]);
+        return new Map(entry.partitions.map((p) => [p.partition, Number(p.offset)]));
+      })
+    ));
     const committed = new Map<number, number>();
     if (group !== undefined) {
-      const [entry] = await this.#admin.fetchOffsets({ groupId: group, topics: [topic] });
+      const [entry] = await retriable(() => this.#admin.fetchOffsets({ groupId: group, topics: [topic] }));
       for (const p of entry?.partitions ?? []) {
         if (Number(p.offset) >= 0) committed.set(p.partition, Number(p.offset));
       }
     }
-    return ends
-      .map((o) => ({
-        partition: o.partition,
-        earliest: Number(o.low),
-        end: Number(o.high),
-        ...(group !== undefined ? { committed: committed.get(o.partition) } : {}),
-      }))
-      .sort((a, b) => a.partition - b.partition);
+    return partitions.map(({ partition }) => ({
+      partition,
+      earliest: earliest.get(partition) ?? 0,
+      end: end.get(partition) ?? 0,
+      ...(group !== undefined ? { committed: committed.get(partition) } : {}),
+    }));
   }
 
   async close(): Promise<void> {
@@ -217,7 +259,7 @@ export class KafkaCommandLog implements CommandLog {
     if (!this.#connected) return;
     await this.#connected.catch(() => {});
     await Promise.allSettled([
-      this.#producer.disconnect(),
+      this.#queue.close(),
       this.#admin.disconnect(),
       this.#cluster.disconnect(),
     ]);
@@ -236,45 +278,14 @@ export class KafkaCommandLog implements CommandLog {
   #connect(): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("Cannot use the command log: it is closed"));
     this.#connected ??= (async () => {
-      await Promise.all([this.#admin.connect(), this.#producer.connect(), this.#cluster.connect()]);
-      await this.#createTopic(this.#keysTopic, 4, {
+      await Promise.all([this.#admin.connect(), this.#cluster.connect()]);
+      await this.#topics.create(this.#keysTopic, 4, {
         "cleanup.policy": "compact,delete",
         "retention.ms": String(this.options.idempotencyWindowMs ?? HOUR_MS),
       });
     })();
     this.#connected.catch(() => this.#connected = undefined);
     return this.#connected;
-  }
-
-  async #createTopic(topic: string, partitions: number, config: Record<string, string>): Promise<void> {
-    const configEntries = Object.entries({
-      "max.message.bytes": String(this.options.maxMessageBytes ?? 64 * 1024 * 1024),
-      ...config,
-    }).map(([name, value]) => ({ name, value }));
-    await this.#admin.createTopics({
-      waitForLeaders: true,
-      topics: [{
-        topic,
-        numPartitions: partitions,
-        replicationFactor: this.options.replicationFactor ?? 1,
-        configEntries,
-      }],
-    });
-  }
-
-  async #partitionCount(topic: string, action: string): Promise<number> {
-    const known = this.#partitions.get(topic);
-    if (known !== undefined) return known;
-    let count = 0;
-    try {
-      const { topics } = await this.#admin.fetchTopicMetadata({ topics: [topic] });
-      count = topics[0]?.partitions.length ?? 0;
-    } catch (error) {
-      if ((error as { type?: string }).type !== "UNKNOWN_TOPIC_OR_PARTITION") throw error;
-    }
-    if (count === 0) throw new NotFound(`Cannot ${action}: topic "${topic}" does not exist`);
-    this.#partitions.set(topic, count);
-    return count;
   }
 }
 

@@ -95,6 +95,17 @@ export class PartitionReader {
   }
 }
 
+/**
+ * A plain, aligned Uint8Array over the value (see `LogRecord`): kafkajs hands out Node
+ * Buffers, whose `slice` shares memory where a Uint8Array's copies, at any offset of the
+ * response buffer, where typed-array views need alignment. An unaligned value is copied.
+ */
+function aligned(value: Uint8Array | null): Uint8Array {
+  if (!value) return EMPTY;
+  if (value.byteOffset % 8 !== 0) return new Uint8Array(value);
+  return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+}
+
 export function toLogRecord(topic: string, partition: number, message: FetchedMessage): LogRecord {
   return {
     topic,
@@ -102,6 +113,6 @@ export function toLogRecord(topic: string, partition: number, message: FetchedMe
     offset: Number(message.offset),
     timestamp: Number(message.timestamp),
     key: message.key ? textDecoder.decode(message.key) : "",
-    value: message.value ?? EMPTY,
+    value: aligned(message.value),
   };
 }

@@ -9,6 +9,12 @@
  * fails the same way, so ingest answers 503 instead of 202 while the broker is down or
  * paused. An append that timed out before it was sent is dropped, not sent later; one
  * already sent may still land, which the caller's idempotency key covers on retry.
+ *
+ * The producer retries a request until the broker answers (that is what keeps its
+ * sequence numbers and the broker's in step across a broker restart). If a request still
+ * fails, the producer's sequence state is unknown, so it is replaced by a new one (a new
+ * producer id) before anything else is sent; reusing it would have the broker refuse
+ * every later request as out of order.
  */
 import type { Message, Producer, TopicMessages } from "kafkajs";
 import { Unavailable } from "../../domain/errors.ts";
@@ -33,7 +39,28 @@ export class ProduceQueue {
   #pendingBytes = 0;
   #flushing = false;
 
-  constructor(private readonly producer: Producer, private readonly options: ProduceQueueOptions) {}
+  #producer?: Promise<Producer>;
+
+  constructor(
+    private readonly createProducer: () => Producer,
+    private readonly options: ProduceQueueOptions,
+  ) {}
+
+  async close(): Promise<void> {
+    const producer = this.#producer;
+    this.#producer = undefined;
+    await (await producer?.catch(() => undefined))?.disconnect();
+  }
+
+  #connected(): Promise<Producer> {
+    this.#producer ??= (async () => {
+      const producer = this.createProducer();
+      await producer.connect();
+      return producer;
+    })();
+    this.#producer.catch(() => this.#producer = undefined);
+    return this.#producer;
+  }
 
   /** Bytes of appends waiting for or in a produce request. */
   get pendingBytes(): number {
@@ -81,10 +108,12 @@ export class ProduceQueue {
         const request = this.#takeRequest();
         if (request.length === 0) continue;
         try {
-          await this.producer.sendBatch({ acks: -1, topicMessages: request.flatMap((p) => p.messages) });
+          const producer = await this.#connected();
+          await producer.sendBatch({ acks: -1, topicMessages: request.flatMap((p) => p.messages) });
           for (const pending of request) this.#settle(pending);
         } catch (error) {
           for (const pending of request) this.#settle(pending, translate(error));
+          await this.close().catch(() => {});
         } finally {
           for (const pending of request) this.#pendingBytes -= pending.bytes;
         }

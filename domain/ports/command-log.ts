@@ -20,6 +20,11 @@ export interface OutgoingRecord {
   readonly value: Uint8Array;
 }
 
+/**
+ * A record read back. Its `value` is a plain Uint8Array (not a Node Buffer: `slice`
+ * copies) starting at an 8-byte-aligned offset of its buffer, so a decoder may view it
+ * as `Uint32Array`/`Float64Array`.
+ */
 export interface LogRecord extends OutgoingRecord {
   readonly topic: string;
   readonly offset: number;

@@ -3,7 +3,7 @@
  * and restarts with a different batch size. The replay must land nothing twice and
  * lose nothing (lost = 0, dup = 0) in raw and in the 1m rollup. The control removes
  * the recorded batch plans before the restart and must see duplicates, which proves
- * the figures can catch them.
+ * the figures can catch them. Both run on the embedded log and on the real Kafka broker.
  */
 import assert from "node:assert/strict";
 import { openSqliteLog } from "../../adapters/embedded-log/sqlite-log.ts";
@@ -14,9 +14,10 @@ import { SampleBatchBuilder } from "../../domain/sample-batch.ts";
 import { seriesId } from "../../domain/series.ts";
 import { rawProjection } from "../../projections/raw.ts";
 import { rollupProjection } from "../../projections/rollup.ts";
+import { openKafkaLog } from "../../adapters/kafka/kafka-log.ts";
 import { sharedStore, uniqueName } from "../support/analytics.ts";
+import { KAFKA_BROKERS, requireKafka, runKafkaTests } from "../support/kafka-broker.ts";
 
-const TOPIC = "metrics.samples";
 const SERIES = 20;
 const REQUESTS = 30;
 const PER_REQUEST = 100;
@@ -36,12 +37,37 @@ function dyingAfter(log: CommandLog, commits: number): CommandLog {
   });
 }
 
+interface ScenarioLog {
+  readonly log: CommandLog;
+  readonly topic: string;
+  cleanup(): Promise<void>;
+}
+
+async function sqliteLog(): Promise<ScenarioLog> {
+  const dir = await Deno.makeTempDir();
+  const log = openSqliteLog({ path: `${dir}/log.sqlite`, sync: "normal" });
+  return {
+    log,
+    topic: "metrics.samples",
+    cleanup: async () => {
+      await log.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+function kafkaLog(): Promise<ScenarioLog> {
+  requireKafka();
+  const log = openKafkaLog({ brokers: KAFKA_BROKERS, clientId: "replay" });
+  return Promise.resolve({ log, topic: uniqueName("replay.samples"), cleanup: () => log.close() });
+}
+
 async function scenario(
+  openLog: () => Promise<ScenarioLog>,
   dropPlans: boolean,
 ): Promise<{ lost: number; dup: number; rollupLost: number; rollupDup: number }> {
   const store = await sharedStore();
-  const dir = await Deno.makeTempDir();
-  const log = openSqliteLog({ path: `${dir}/log.sqlite`, sync: "normal" });
+  const { log, topic: TOPIC, cleanup } = await openLog();
   await log.ensureTopic(TOPIC, 2);
   const tenant = uniqueName("replay");
   const names = { raw: uniqueName("raw"), rollup: uniqueName("rollup") };
@@ -94,8 +120,7 @@ async function scenario(
   }
   await Promise.all(second.map((p) => p.stop()));
   await Promise.allSettled(running);
-  await log.close();
-  await Deno.remove(dir, { recursive: true });
+  await cleanup();
 
   const raw = await store.query<{ stored: string; distinct: string }>(
     `SELECT count() AS stored, uniqExact(series_id, ts) AS distinct FROM samples WHERE tenant = {t:String}`,
@@ -117,16 +142,29 @@ async function scenario(
   };
 }
 
-Deno.test("fault: projector dies between insert and commit; the replay is de-duplicated (lost = 0, dup = 0)", async () => {
-  const figures = await scenario(false);
-  console.log(`replay with recorded plans: ${JSON.stringify(figures)}`);
-  assert.deepEqual(figures, { lost: 0, dup: 0, rollupLost: 0, rollupDup: 0 });
-});
+for (const [name, openLog] of [["embedded log", sqliteLog], ["kafka", kafkaLog]] as const) {
+  if (name === "kafka" && !runKafkaTests) continue;
+  Deno.test({
+    name:
+      `fault (${name}): projector dies between insert and commit; the replay is de-duplicated (lost = 0, dup = 0)`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+  }, async () => {
+    const figures = await scenario(openLog, false);
+    console.log(`replay with recorded plans: ${JSON.stringify(figures)}`);
+    assert.deepEqual(figures, { lost: 0, dup: 0, rollupLost: 0, rollupDup: 0 });
+  });
 
-Deno.test("fault control: without the recorded plans the same crash double-counts, and the figures show it", async () => {
-  const figures = await scenario(true);
-  console.log(`replay without recorded plans: ${JSON.stringify(figures)}`);
-  assert.equal(figures.lost, 0);
-  assert.ok(figures.dup > 0, "raw duplicates must be visible");
-  assert.ok(figures.rollupDup > 0, "rollup double counts must be visible");
-});
+  Deno.test({
+    name:
+      `fault control (${name}): without the recorded plans the same crash double-counts, and the figures show it`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+  }, async () => {
+    const figures = await scenario(openLog, true);
+    console.log(`replay without recorded plans: ${JSON.stringify(figures)}`);
+    assert.equal(figures.lost, 0);
+    assert.ok(figures.dup > 0, "raw duplicates must be visible");
+    assert.ok(figures.rollupDup > 0, "rollup double counts must be visible");
+  });
+}

@@ -1,8 +1,10 @@
 /**
- * An in-process pipeline for tests: a fresh SQLite log in a temp directory, the shared
- * ClickHouse engine, and raw + rollup projectors under names no other test uses.
+ * An in-process pipeline for tests: a fresh SQLite log in a temp directory (or the log
+ * that `openLog` gives, e.g. Kafka with a topic of its own), the shared ClickHouse engine,
+ * and raw + rollup projectors under names no other test uses.
  */
-import { openSqliteLog, type SqliteCommandLog } from "../../adapters/embedded-log/sqlite-log.ts";
+import { openSqliteLog } from "../../adapters/embedded-log/sqlite-log.ts";
+import type { CommandLog } from "../../domain/ports/command-log.ts";
 import { Projector } from "../../adapters/projector.ts";
 import type { AnalyticsStore } from "../../domain/ports/analytics-store.ts";
 import { rawProjection } from "../../projections/raw.ts";
@@ -11,8 +13,15 @@ import { sharedStore, uniqueName } from "./analytics.ts";
 
 export const TOPIC = "metrics.samples";
 
+export interface PipelineLog {
+  readonly log: CommandLog;
+  readonly topic: string;
+  cleanup(): Promise<void>;
+}
+
 export interface Pipeline {
-  readonly log: SqliteCommandLog;
+  readonly log: CommandLog;
+  readonly topic: string;
   readonly store: AnalyticsStore;
   readonly groups: readonly string[];
   start(): void;
@@ -22,10 +31,14 @@ export interface Pipeline {
 }
 
 export async function openPipeline(
-  options: { partitions?: number; allowedLatenessMs?: number; maxRecords?: number } = {},
+  options: {
+    partitions?: number;
+    allowedLatenessMs?: number;
+    maxRecords?: number;
+    openLog?: () => Promise<PipelineLog>;
+  } = {},
 ): Promise<Pipeline> {
-  const dir = await Deno.makeTempDir({ prefix: "lookout-pipeline-" });
-  const log = openSqliteLog({ path: `${dir}/log.sqlite`, sync: "normal" });
+  const { log, topic: TOPIC, cleanup } = await (options.openLog ?? sqliteLog)();
   await log.ensureTopic(TOPIC, options.partitions ?? 4);
   const store = await sharedStore();
   const rawName = uniqueName("raw");
@@ -48,6 +61,7 @@ export async function openPipeline(
   const running: Promise<void>[] = [];
   return {
     log,
+    topic: TOPIC,
     store,
     groups: [rawName, rollupName],
     start() {
@@ -70,6 +84,18 @@ export async function openPipeline(
     async close() {
       await Promise.all(projectors.map((p) => p.stop()));
       await Promise.allSettled(running);
+      await cleanup();
+    },
+  };
+}
+
+async function sqliteLog(): Promise<PipelineLog> {
+  const dir = await Deno.makeTempDir({ prefix: "lookout-pipeline-" });
+  const log = openSqliteLog({ path: `${dir}/log.sqlite`, sync: "normal" });
+  return {
+    log,
+    topic: TOPIC,
+    cleanup: async () => {
       await log.close();
       await Deno.remove(dir, { recursive: true });
     },
