@@ -16,7 +16,7 @@
  */
 import { logSketchKey } from "../domain/log-sketch.ts";
 import type { SampleBatch } from "../domain/sample-batch.ts";
-import { grownCopy } from "./grown-copy.ts";
+import { grownCopy, sameWords } from "./typed-arrays.ts";
 import { type SketchEntries, sortedSketchEntries } from "./sketch-entries.ts";
 
 export interface BucketStates {
@@ -48,6 +48,7 @@ export class BucketAccumulator {
   #entryGroup: Int32Array;
   #entryKey: Int32Array;
   #entries = 0;
+  readonly #tables = new Map<number, SeriesTable>();
 
   /** `expectedSamples` sizes the first allocation; everything grows past it. */
   constructor(readonly widthMs: number, expectedSamples = 1024) {
@@ -64,17 +65,7 @@ export class BucketAccumulator {
     const entryGroup = this.#entryGroup;
     const entryKey = this.#entryKey;
     const widthMs = this.widthMs;
-    const lo = new Uint32Array(series.length);
-    const hi = new Uint32Array(series.length);
-    for (let s = 0; s < series.length; s++) {
-      const id = series[s].id;
-      lo[s] = id.lo;
-      hi[s] = id.hi;
-    }
-    // The group each series of the record used last: consecutive samples of a series
-    // mostly share a bucket, and then need no table lookup.
-    const lastGroup = new Int32Array(series.length).fill(-1);
-    const lastBucket = new Float64Array(series.length);
+    const { lo, hi, lastGroup, lastBucket } = this.#seriesTable(series, tenantIx);
     let entries = this.#entries;
     for (let i = 0; i < length; i++) {
       const v = values[i];
@@ -95,6 +86,37 @@ export class BucketAccumulator {
     this.#entries = entries;
   }
 
+  /**
+   * The record's series ids with the group and bucket each series used last. Consecutive
+   * samples of a series mostly share a bucket and then need no table lookup; and agents
+   * send the same series in the same order every interval, so a record whose series
+   * table equals an earlier one's carries on with that record's last groups.
+   */
+  #seriesTable(series: SampleBatch["series"], tenantIx: number): SeriesTable {
+    const lo = new Uint32Array(series.length);
+    const hi = new Uint32Array(series.length);
+    let fingerprint = tenantIx;
+    for (let s = 0; s < series.length; s++) {
+      const id = series[s].id;
+      lo[s] = id.lo;
+      hi[s] = id.hi;
+      fingerprint = Math.imul(fingerprint ^ id.lo, 0x9e3779b1) ^ Math.imul(id.hi, 0x85ebca6b);
+    }
+    const known = this.#tables.get(fingerprint);
+    if (known && known.tenantIx === tenantIx && sameWords(known.lo, lo) && sameWords(known.hi, hi)) {
+      return known;
+    }
+    const table = {
+      tenantIx,
+      lo,
+      hi,
+      lastGroup: new Int32Array(series.length).fill(-1),
+      lastBucket: new Float64Array(series.length),
+    };
+    this.#tables.set(fingerprint, table);
+    return table;
+  }
+
   states(): BucketStates {
     const table = this.#table;
     return table.states(
@@ -107,6 +129,14 @@ export class BucketAccumulator {
     this.#entryGroup = grownCopy(this.#entryGroup, size);
     this.#entryKey = grownCopy(this.#entryKey, size);
   }
+}
+
+interface SeriesTable {
+  readonly tenantIx: number;
+  readonly lo: Uint32Array;
+  readonly hi: Uint32Array;
+  readonly lastGroup: Int32Array;
+  readonly lastBucket: Float64Array;
 }
 
 /** The states of `fine` merged into buckets of `widthMs` (a multiple of `fine.widthMs`). */

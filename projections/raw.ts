@@ -4,9 +4,9 @@
  * a series row written twice costs nothing but the write).
  */
 import type { RecordBatch } from "../domain/ports/command-log.ts";
-import type { SeriesId } from "../domain/series.ts";
 import { batchToken, type PlannedBatch, type Projection, type ProjectionWrite } from "./projection.ts";
 import { eachSampleRecord, expectedSamples, SampleBlockBuilder, sampleSourceSql } from "./sample-block.ts";
+import { SeenSeries } from "./seen-series.ts";
 import { SeriesBlockBuilder, seriesInsert } from "./series-block.ts";
 
 const DAY_MS = 86_400_000;
@@ -40,11 +40,8 @@ export function rawProjection(options: RawProjectionOptions = {}): Projection<nu
           const day = Math.floor(decoded.timestamps[i] / DAY_MS);
           if (day > lastDay[s]) lastDay[s] = day;
         }
-        for (let s = 0; s < lastDay.length; s++) {
-          const day = lastDay[s];
-          if (day < 0) continue;
-          const def = decoded.series[s];
-          if (seen.markNewer(decoded.tenant, def.id, day)) series.add(decoded.tenant, def, day);
+        for (const s of seen.newer(decoded.tenant, decoded.series, lastDay)) {
+          series.add(decoded.tenant, decoded.series[s], lastDay[s]);
         }
       });
       const { block, tenants } = samples.build();
@@ -78,43 +75,4 @@ export function rawProjection(options: RawProjectionOptions = {}): Projection<nu
       };
     },
   };
-}
-
-/**
- * The day each series was last written to `series`, keyed by the id's words so the hot
- * loop builds no strings; bounded, evicting the oldest entries first.
- */
-class SeenSeries {
-  readonly #byTenant = new Map<string, Map<number, { hi: number; day: number }[]>>();
-  #size = 0;
-
-  constructor(private readonly limit: number) {}
-
-  /** Records `day` for the series and says whether it is newer than what was recorded. */
-  markNewer(tenant: string, id: SeriesId, day: number): boolean {
-    let byLo = this.#byTenant.get(tenant);
-    if (!byLo) this.#byTenant.set(tenant, byLo = new Map());
-    const entries = byLo.get(id.lo);
-    const entry = entries?.find((e) => e.hi === id.hi);
-    if (entry) {
-      if (entry.day >= day) return false;
-      entry.day = day;
-      return true;
-    }
-    if (this.#size >= this.limit) this.#evict();
-    if (entries) entries.push({ hi: id.hi, day });
-    else byLo.set(id.lo, [{ hi: id.hi, day }]);
-    this.#size++;
-    return true;
-  }
-
-  #evict(): void {
-    for (const byLo of this.#byTenant.values()) {
-      const oldest = byLo.keys().next();
-      if (oldest.done) continue;
-      this.#size -= byLo.get(oldest.value)!.length;
-      byLo.delete(oldest.value);
-      return;
-    }
-  }
 }

@@ -161,3 +161,30 @@ Deno.test("bucket states: a bucket the table cannot hold is refused with the sam
   const minutes = new BucketAccumulator(MINUTE);
   assert.throws(() => minutes.add(b.build(), 0), /Cannot bucket a sample at 128849018880000 ms/);
 });
+
+Deno.test("bucket states: records repeating a series table carry on with its groups, others do not", () => {
+  // given records with the same series table, one in another order, one of another tenant
+  const samples: Sample[] = [];
+  const all: { tenant: number; batch: ReturnType<SampleBatchBuilder["build"]> }[] = [];
+  const tables = [[2, 3], [2, 3], [3, 2], [2, 3], [0, 2, 3], [1], [2, 3]];
+  tables.forEach((table, r) => {
+    const tenant = TENANT_OF[table[0]];
+    const b = new SampleBatchBuilder(`t${tenant}`);
+    const index = table.map((s) => b.addSeries(def(s)));
+    for (let k = 0; k < 3; k++) {
+      table.forEach((s, j) => {
+        const ts = 1_000_000 + r * 25_000 + k * 1000 + j;
+        b.addSample(index[j], ts, r * 10 + k + j);
+        samples.push({ tenant, series: s, ts, value: r * 10 + k + j });
+      });
+    }
+    all.push({ tenant, batch: b.build() });
+  });
+  // when they are accumulated
+  const minutes = new BucketAccumulator(MINUTE);
+  for (const { tenant, batch } of all) minutes.add(batch, tenant);
+  // then the result is the oracle's, across the minutes the records span
+  const states = minutes.states();
+  assert.ok(states.groups >= 8, `${states.groups} groups`);
+  assert.deepEqual(snapshot(asMap(states)), snapshot(oracle(samples, MINUTE)));
+});
