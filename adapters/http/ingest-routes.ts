@@ -5,6 +5,8 @@
  * - `POST /api/v2/series`: Datadog v2 JSON (`gzip`/`deflate`), replying
  *   `202 {"errors":[…]}` as the Datadog API does.
  * - `POST /v1/samples`: the native format, JSON or NDJSON.
+ * - `POST /api/v1/write`: Prometheus remote write 1.0 and 2.0 (snappy block), replying
+ *   `204`, or `400` naming what was not written (see `remote-write-reply.ts`).
  *
  * Series that fail validation are listed with their reason while the valid ones in
  * the same request are kept; a request with nothing valid in it gets `400`. The
@@ -18,8 +20,13 @@ import { appendSamples, type SampleLog } from "../../commands/ingest/append-samp
 import { decodeDatadogV2 } from "../../commands/ingest/datadog-v2.ts";
 import type { DecodeContext, DecodeResult } from "../../commands/ingest/decode-context.ts";
 import { decodeNative } from "../../commands/ingest/native.ts";
+import { decodeRemoteWriteV1 } from "../../commands/ingest/remote-write-v1.ts";
+import { decodeRemoteWriteV2 } from "../../commands/ingest/remote-write-v2.ts";
+import type { RemoteWriteResult } from "../../commands/ingest/remote-write-series.ts";
 import { SeriesCache } from "../../commands/ingest/series-cache.ts";
 import { type BodyLimits, readBody } from "./read-body.ts";
+import { readRemoteWriteBody, remoteWriteReply, remoteWriteVersion } from "./remote-write-reply.ts";
+import { snappyBlock } from "./snappy-block.ts";
 import { problem } from "./problem.ts";
 import type { Telemetry } from "../telemetry.ts";
 import type { TenantEnv } from "./app.ts";
@@ -50,14 +57,23 @@ export function ingestRoutes(options: IngestOptions): Hono<TenantEnv> {
     return cache;
   };
 
-  const accept = async (
+  const snappy = snappyBlock();
+
+  /**
+   * Reads, decodes and appends one request. `rejectAll` answers a request in which
+   * nothing is valid (default: `400` problem+json listing every series' reason).
+   */
+  const accept = async <R extends DecodeResult>(
     c: Context<TenantEnv>,
-    decode: (text: string, ctx: DecodeContext) => DecodeResult,
-    reply: (result: DecodeResult) => Response,
+    decode: (bytes: Uint8Array, ctx: DecodeContext) => R,
+    reply: (result: R) => Response,
+    read: () => Promise<Uint8Array> = () =>
+      readBody(c.req.raw.body, c.req.header("content-encoding"), options.body),
+    rejectAll?: (result: R) => Response,
   ): Promise<Response> => {
     const tenant = c.get("tenant");
-    const bytes = await readBody(c.req.raw.body, c.req.header("content-encoding"), options.body);
-    const result = decode(decoder.decode(bytes), {
+    const bytes = await read();
+    const result = decode(bytes, {
       tenant,
       limits: options.labels,
       now: options.now(),
@@ -69,6 +85,7 @@ export function ingestRoutes(options: IngestOptions): Hono<TenantEnv> {
       options.telemetry.count("lookout_samples_rejected_total", { tenant, reason }, count);
     }
     if (result.acceptedSamples === 0 && result.rejectedSeries.length > 0) {
+      if (rejectAll) return rejectAll(result);
       return problem(c, 400, "validation", "Cannot ingest: no series in the request is valid", {
         errors: result.rejectedSeries,
       });
@@ -84,7 +101,7 @@ export function ingestRoutes(options: IngestOptions): Hono<TenantEnv> {
   app.post("/api/v2/series", (c) =>
     accept(
       c,
-      (text, ctx) => decodeDatadogV2(JSON.parse(text), ctx),
+      (bytes, ctx) => decodeDatadogV2(JSON.parse(decoder.decode(bytes)), ctx),
       (result) =>
         c.json({
           errors: result.rejectedSeries.map((r) => `series ${r.index} (${r.metric ?? "?"}): ${r.reason}`),
@@ -94,7 +111,7 @@ export function ingestRoutes(options: IngestOptions): Hono<TenantEnv> {
   app.post("/v1/samples", (c) =>
     accept(
       c,
-      (text, ctx) => decodeNative(text, c.req.header("content-type") ?? "", ctx),
+      (bytes, ctx) => decodeNative(decoder.decode(bytes), c.req.header("content-type") ?? "", ctx),
       (result) =>
         c.json({
           accepted: result.acceptedSamples,
@@ -102,6 +119,19 @@ export function ingestRoutes(options: IngestOptions): Hono<TenantEnv> {
           errors: result.rejectedSeries,
         }, 202),
     ));
+
+  app.post("/api/v1/write", (c) => {
+    const version = remoteWriteVersion(c.req.header("content-type"));
+    const decode = version === 2 ? decodeRemoteWriteV2 : decodeRemoteWriteV1;
+    const reply = (result: RemoteWriteResult) => remoteWriteReply(result, version);
+    return accept(
+      c,
+      decode,
+      reply,
+      () => readRemoteWriteBody(c.req.raw, options.body, snappy),
+      reply,
+    );
+  });
 
   return app;
 }

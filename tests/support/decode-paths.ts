@@ -10,10 +10,10 @@ import assert from "node:assert/strict";
 import type { DecodeContext, DecodeResult } from "../../commands/ingest/decode-context.ts";
 import { SeriesCache } from "../../commands/ingest/series-cache.ts";
 
-export function decodeAllPaths(
+export function decodeAllPaths<R extends DecodeResult>(
   ctx: DecodeContext,
-  decode: (ctx: DecodeContext) => DecodeResult,
-): DecodeResult {
+  decode: (ctx: DecodeContext) => R,
+): R {
   const plain = decode({ ...ctx, seriesCache: undefined });
   const cached = { ...ctx, seriesCache: new SeriesCache(1024) };
   const expected = observed(plain);
