@@ -5,6 +5,9 @@
  * - `POST /api/v2/series`: Datadog v2 JSON (`gzip`/`deflate`), replying
  *   `202 {"errors":[…]}` as the Datadog API does.
  * - `POST /v1/samples`: the native format, JSON or NDJSON.
+ * - `POST /write` (Influx 1.x) and `POST /api/v2/write`: Influx line protocol
+ *   (`gzip`), replying `204`, or `400` with Influx's error body when some lines or
+ *   fields were not written (the rest are stored).
  * - `POST /api/v1/write`: Prometheus remote write 1.0 and 2.0 (snappy block), replying
  *   `204`, or `400` naming what was not written (see `remote-write-reply.ts`).
  *
@@ -19,6 +22,7 @@ import type { LabelLimits } from "../../domain/label-rules.ts";
 import { appendSamples, type SampleLog } from "../../commands/ingest/append-samples.ts";
 import { decodeDatadogV2 } from "../../commands/ingest/datadog-v2.ts";
 import type { DecodeContext, DecodeResult } from "../../commands/ingest/decode-context.ts";
+import { decodeInflux, influxPrecision } from "../../commands/ingest/influx.ts";
 import { decodeNative } from "../../commands/ingest/native.ts";
 import { decodeRemoteWriteV1 } from "../../commands/ingest/remote-write-v1.ts";
 import { decodeRemoteWriteV2 } from "../../commands/ingest/remote-write-v2.ts";
@@ -44,6 +48,20 @@ export interface IngestOptions {
 }
 
 const decoder = new TextDecoder();
+
+/**
+ * `204` when everything was written; otherwise `400` with both Influx error shapes,
+ * 2.x `{"code","message"}` and 1.x `{"error"}`, saying how much was written.
+ */
+function influxReply(result: DecodeResult): Response {
+  if (result.rejectedSeries.length === 0) return new Response(null, { status: 204 });
+  const listed = result.rejectedSeries.slice(0, 20).map((r) =>
+    `${r.metric ? `${r.metric}: ` : ""}${r.reason}`
+  );
+  const message = `partial write: ${result.acceptedSamples} samples written, ` +
+    `${result.rejectedSeries.length} rejected: ${listed.join("; ")}`;
+  return Response.json({ code: "invalid", message, error: message }, { status: 400 });
+}
 
 export function ingestRoutes(options: IngestOptions): Hono<TenantEnv> {
   const app = new Hono<TenantEnv>();
@@ -119,6 +137,19 @@ export function ingestRoutes(options: IngestOptions): Hono<TenantEnv> {
           errors: result.rejectedSeries,
         }, 202),
     ));
+
+  const influx = (c: Context<TenantEnv>) => {
+    const precision = influxPrecision(c.req.query("precision"));
+    return accept(
+      c,
+      (bytes, ctx) => decodeInflux(decoder.decode(bytes), precision, ctx),
+      influxReply,
+      undefined,
+      influxReply,
+    );
+  };
+  app.post("/write", influx);
+  app.post("/api/v2/write", influx);
 
   app.post("/api/v1/write", (c) => {
     const version = remoteWriteVersion(c.req.header("content-type"));

@@ -3,9 +3,8 @@ import type { DecodeContext } from "../../commands/ingest/decode-context.ts";
 import { decodeRemoteWriteV1 } from "../../commands/ingest/remote-write-v1.ts";
 import { decodeRemoteWriteV2 } from "../../commands/ingest/remote-write-v2.ts";
 import type { RemoteWriteResult } from "../../commands/ingest/remote-write-series.ts";
-import { defaultLabelLimits } from "../../domain/label-rules.ts";
 import { seriesId } from "../../domain/series.ts";
-import { decodeAllPaths, observed } from "../support/decode-paths.ts";
+import { decodeAllPaths, decodeContext, observed } from "../support/decode-paths.ts";
 import {
   decodeRequestV2,
   decodeWriteRequestV1,
@@ -18,13 +17,7 @@ import {
 import { seededRandom } from "../support/seeded-random.ts";
 
 const NOW = Date.UTC(2024, 0, 15, 12, 0, 0);
-const ctx: DecodeContext = {
-  tenant: "acme",
-  limits: defaultLabelLimits,
-  now: NOW,
-  maxAgeMs: 7 * 86_400_000,
-  maxFutureMs: 600_000,
-};
+const ctx: DecodeContext = decodeContext(NOW);
 
 const v1 = (bytes: Uint8Array, c = ctx) => decodeAllPaths(c, (x) => decodeRemoteWriteV1(bytes, x));
 const v2 = (bytes: Uint8Array, c = ctx) => decodeAllPaths(c, (x) => decodeRemoteWriteV2(bytes, x));
@@ -47,10 +40,11 @@ function randomSeries(seed: number, count: number): TimeSeriesV1[] {
   });
 }
 
-/** What protobufjs says the body holds, as the decoder must store it. */
+/** What protobufjs says the body holds, as the decoder must store it: each series once. */
 function expectedFromLibrary(timeseries: TimeSeriesV1[]) {
   const samples: [string, string, string][] = [];
-  const defs = timeseries.map((ts) => {
+  const defs = new Map<string, { id: string; metric: string; labels: Record<string, string> }>();
+  for (const ts of timeseries) {
     const labels: Record<string, string> = {};
     let metric = "";
     for (const { name, value } of ts.labels) {
@@ -58,10 +52,10 @@ function expectedFromLibrary(timeseries: TimeSeriesV1[]) {
       else if (value !== "") labels[name] = value;
     }
     const id = seriesId("acme", metric, labels).hex;
+    if (!defs.has(id)) defs.set(id, { id, metric, labels });
     for (const s of ts.samples ?? []) samples.push([id, String(s.timestamp), String(s.value)]);
-    return { id, metric, labels };
-  });
-  return { defs, samples };
+  }
+  return { defs: [...defs.values()], samples };
 }
 
 Deno.test("remote write 1.0 and 2.0: random bodies decode as protobufjs decodes them", () => {
