@@ -4,10 +4,15 @@
  *
  * - `POST /api/v2/series`: Datadog v2 JSON (`gzip`/`deflate`), replying
  *   `202 {"errors":[…]}` as the Datadog API does.
+ * - `POST /api/v1/series`: Datadog v1 JSON, replying `202 {"status":"ok","errors":[…]}`;
+ *   `GET /api/v1/validate` answers `{"valid":true}` for agents checking their key.
  * - `POST /v1/samples`: the native format, JSON or NDJSON.
  * - `POST /write` (Influx 1.x) and `POST /api/v2/write`: Influx line protocol
  *   (`gzip`), replying `204`, or `400` with Influx's error body when some lines or
  *   fields were not written (the rest are stored).
+ * - `POST /v1/metrics` and `/otlp/v1/metrics`: OTLP/HTTP metrics, protobuf or JSON,
+ *   replying `200` with an `ExportMetricsServiceResponse` in the request's encoding,
+ *   carrying `partial_success` when points were rejected (see `otlp-reply.ts`).
  * - `POST /api/v1/write`: Prometheus remote write 1.0 and 2.0 (snappy block), replying
  *   `204`, or `400` naming what was not written (see `remote-write-reply.ts`).
  *
@@ -20,10 +25,12 @@ import { createHash } from "node:crypto";
 import { type Context, Hono } from "hono";
 import type { LabelLimits } from "../../domain/label-rules.ts";
 import { appendSamples, type SampleLog } from "../../commands/ingest/append-samples.ts";
+import { decodeDatadogV1 } from "../../commands/ingest/datadog-v1.ts";
 import { decodeDatadogV2 } from "../../commands/ingest/datadog-v2.ts";
 import type { DecodeContext, DecodeResult } from "../../commands/ingest/decode-context.ts";
 import { decodeInflux, influxPrecision } from "../../commands/ingest/influx.ts";
 import { decodeNative } from "../../commands/ingest/native.ts";
+import { decodeOtlp, type OtlpResult } from "../../commands/ingest/otlp.ts";
 import { decodeRemoteWriteV1 } from "../../commands/ingest/remote-write-v1.ts";
 import { decodeRemoteWriteV2 } from "../../commands/ingest/remote-write-v2.ts";
 import type { RemoteWriteResult } from "../../commands/ingest/remote-write-series.ts";
@@ -31,6 +38,7 @@ import { SeriesCache } from "../../commands/ingest/series-cache.ts";
 import { type BodyLimits, readBody } from "./read-body.ts";
 import { readRemoteWriteBody, remoteWriteReply, remoteWriteVersion } from "./remote-write-reply.ts";
 import { snappyBlock } from "./snappy-block.ts";
+import { otlpEncoding, otlpReply, otlpRequest } from "./otlp-reply.ts";
 import { problem } from "./problem.ts";
 import type { Telemetry } from "../telemetry.ts";
 import type { TenantEnv } from "./app.ts";
@@ -61,6 +69,10 @@ function influxReply(result: DecodeResult): Response {
   const message = `partial write: ${result.acceptedSamples} samples written, ` +
     `${result.rejectedSeries.length} rejected: ${listed.join("; ")}`;
   return Response.json({ code: "invalid", message, error: message }, { status: 400 });
+}
+
+function datadogErrors(result: DecodeResult): string[] {
+  return result.rejectedSeries.map((r) => `series ${r.index} (${r.metric ?? "?"}): ${r.reason}`);
 }
 
 export function ingestRoutes(options: IngestOptions): Hono<TenantEnv> {
@@ -120,11 +132,16 @@ export function ingestRoutes(options: IngestOptions): Hono<TenantEnv> {
     accept(
       c,
       (bytes, ctx) => decodeDatadogV2(JSON.parse(decoder.decode(bytes)), ctx),
-      (result) =>
-        c.json({
-          errors: result.rejectedSeries.map((r) => `series ${r.index} (${r.metric ?? "?"}): ${r.reason}`),
-        }, 202),
+      (result) => c.json({ errors: datadogErrors(result) }, 202),
     ));
+
+  app.post("/api/v1/series", (c) =>
+    accept(
+      c,
+      (bytes, ctx) => decodeDatadogV1(JSON.parse(decoder.decode(bytes)), ctx),
+      (result) => c.json({ status: "ok", errors: datadogErrors(result) }, 202),
+    ));
+  app.get("/api/v1/validate", (c) => c.json({ valid: true }));
 
   app.post("/v1/samples", (c) =>
     accept(
@@ -150,6 +167,14 @@ export function ingestRoutes(options: IngestOptions): Hono<TenantEnv> {
   };
   app.post("/write", influx);
   app.post("/api/v2/write", influx);
+
+  const otlp = (c: Context<TenantEnv>) => {
+    const encoding = otlpEncoding(c.req.header("content-type"));
+    const reply = (result: OtlpResult) => otlpReply(result, encoding);
+    return accept(c, (bytes, ctx) => decodeOtlp(otlpRequest(bytes, encoding), ctx), reply, undefined, reply);
+  };
+  app.post("/v1/metrics", otlp);
+  app.post("/otlp/v1/metrics", otlp);
 
   app.post("/api/v1/write", (c) => {
     const version = remoteWriteVersion(c.req.header("content-type"));
