@@ -4,12 +4,13 @@
  *
  * Payloads: 10k series × 1 point and 1k series × 10 points, each series with a
  * dotted Datadog metric name (normalised), four tags and a host resource, or the
- * native equivalent, as JSON and NDJSON.
+ * native equivalent, as JSON and NDJSON, and as Influx lines.
  *
  * Run: deno run -A bench/decode.ts
  */
 import { decodeDatadogV2 } from "../commands/ingest/datadog-v2.ts";
 import type { DecodeContext, DecodeResult } from "../commands/ingest/decode-context.ts";
+import { decodeInflux } from "../commands/ingest/influx.ts";
 import { decodeNative } from "../commands/ingest/native.ts";
 import { defaultLabelLimits } from "../domain/label-rules.ts";
 
@@ -47,6 +48,23 @@ function nativeSeries(series: number, points: number): unknown[] {
   }));
 }
 
+/** The native series as Influx lines: measurement `m`, one field named after the metric. */
+function influxBody(native: unknown[]): string {
+  const lines: string[] = [];
+  for (
+    const s of native as {
+      metric: string;
+      labels: Record<string, string>;
+      timestamps: number[];
+      values: number[];
+    }[]
+  ) {
+    const tags = Object.entries(s.labels).map(([k, v]) => `,${k}=${v}`).join("");
+    s.timestamps.forEach((t, i) => lines.push(`m${tags} ${s.metric}=${s.values[i]} ${t}000000`));
+  }
+  return lines.join("\n");
+}
+
 interface Case {
   readonly name: string;
   readonly text: string;
@@ -71,6 +89,11 @@ function cases(series: number, points: number): Case[] {
       name: `native NDJSON ${shape}`,
       text: native.map((s) => JSON.stringify(s)).join("\n"),
       run: (text) => decodeNative(text, "application/x-ndjson", ctx),
+    },
+    {
+      name: `influx line protocol ${shape}`,
+      text: influxBody(native),
+      run: (text) => decodeInflux(text, "ns", ctx),
     },
   ];
 }
@@ -97,7 +120,10 @@ for (const c of [...cases(10_000, 1), ...cases(1_000, 10)]) {
   const samples = c.run(c.text).acceptedSamples;
   if (samples === 0) throw new Error(`${c.name}: nothing accepted, the benchmark payload is wrong`);
   const decode = time(() => c.run(c.text));
-  const parse = c.name.includes("NDJSON")
+  const json = !c.name.startsWith("influx");
+  const parse = !json
+    ? { median: NaN, best: NaN }
+    : c.name.includes("NDJSON")
     ? time(() => c.text.split("\n").forEach((line) => JSON.parse(line)))
     : time(() => JSON.parse(c.text));
   rows.push({
@@ -108,7 +134,7 @@ for (const c of [...cases(10_000, 1), ...cases(1_000, 10)]) {
     "decode ms (best)": +decode.best.toFixed(2),
     "samples/s (median)": Math.round(samples / (decode.median / 1000)),
     "JSON.parse ms (best)": +parse.best.toFixed(2),
-    "parse share (best)": `${Math.round((parse.best / decode.best) * 100)}%`,
+    "parse share (best)": json ? `${Math.round((parse.best / decode.best) * 100)}%` : "-",
   });
 }
 console.table(rows);

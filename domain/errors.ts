@@ -12,6 +12,7 @@ export type DomainErrorCode =
   | "conflict"
   | "limit_exceeded"
   | "payload_too_large"
+  | "unsupported_media_type"
   | "unavailable";
 
 export abstract class DomainError extends Error {
@@ -40,6 +41,11 @@ export class LimitExceeded extends DomainError {
 
 export class PayloadTooLarge extends DomainError {
   readonly code = "payload_too_large";
+}
+
+/** A body in a content type or encoding this endpoint does not speak. */
+export class UnsupportedMediaType extends DomainError {
+  readonly code = "unsupported_media_type";
 }
 
 /** The command log or a store cannot accept work right now; the caller should retry. */

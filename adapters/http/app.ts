@@ -1,6 +1,6 @@
 /**
- * The HTTP application: ingest, query, self-monitoring. Every `/v1/*` and `/api/*`
- * route is authenticated to one tenant by its API key; `/metrics`, `/healthz` and
+ * The HTTP application: ingest, query, self-monitoring. Every `/v1/*`, `/api/*` and
+ * `/otlp/*` route and the Influx 1.x `/write` is authenticated to one tenant by its API key; `/metrics`, `/healthz` and
  * `/readyz` are open, as scrapers and orchestrators expect.
  *
  * @example
@@ -45,7 +45,8 @@ export function createApp(options: AppOptions): Hono<TenantEnv> {
   );
 
   const authenticate: MiddlewareHandler<TenantEnv> = async (c, next) => {
-    const tenant = options.tenants.resolve(c.req.raw.headers);
+    const query = c.req.path === "/write" ? new URL(c.req.url).searchParams : undefined;
+    const tenant = options.tenants.resolve(c.req.raw.headers, query);
     if (tenant === undefined) {
       return problem(
         c,
@@ -60,6 +61,8 @@ export function createApp(options: AppOptions): Hono<TenantEnv> {
   };
   app.use("/v1/*", authenticate);
   app.use("/api/*", authenticate);
+  app.use("/otlp/*", authenticate);
+  app.use("/write", authenticate);
 
   if (options.ingest) app.route("/", ingestRoutes(options.ingest));
   if (options.query) app.route("/", queryRoutes(options.query));

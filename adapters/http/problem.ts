@@ -6,13 +6,14 @@
 import type { Context } from "hono";
 import { DomainError, type DomainErrorCode, Unavailable } from "../../domain/errors.ts";
 
-const STATUS: Record<DomainErrorCode, 400 | 401 | 404 | 409 | 413 | 422 | 503> = {
+const STATUS: Record<DomainErrorCode, 400 | 401 | 404 | 409 | 413 | 415 | 422 | 503> = {
   validation: 400,
   unauthorized: 401,
   not_found: 404,
   conflict: 409,
   limit_exceeded: 422,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   unavailable: 503,
 };
 

@@ -67,7 +67,8 @@ function compressionOf(encoding: string | undefined | null): Encoding | undefine
   }
 }
 
-function readAtMost(
+/** Reads a body as sent, stopping with `PayloadTooLarge` past `limit` bytes. */
+export function readAtMost(
   body: ReadableStream<Uint8Array> | null,
   limit: number,
   what: string,

@@ -4,7 +4,9 @@
  * header the client chose.
  *
  * Keys are read from `DD-API-KEY`, `Authorization: Bearer <key>` or
- * `Authorization: Token <key>` (the Influx clients' form).
+ * `Authorization: Token <key>` (the Influx clients' form); for the Influx 1.x API
+ * also from the password of `Authorization: Basic` or the `p` query parameter,
+ * which is where 1.x clients put their credentials (the user name is ignored).
  *
  * @example
  * const tenants = TenantDirectory.fromSpec("acme:KEY1,globex:KEY2");
@@ -52,8 +54,9 @@ export class TenantDirectory {
     return [...new Set(this.#byKeyHash.values())];
   }
 
-  resolve(headers: Headers): string | undefined {
-    const key = presentedKey(headers);
+  /** `query` is given only where a key may come as a query parameter (Influx 1.x `p`). */
+  resolve(headers: Headers, query?: URLSearchParams): string | undefined {
+    const key = presentedKey(headers) ?? (query?.get("p") || undefined);
     return key === undefined ? undefined : this.#byKeyHash.get(hashKey(key));
   }
 }
@@ -63,6 +66,14 @@ function presentedKey(headers: Headers): string | undefined {
   if (dd) return dd.trim();
   const authorization = headers.get("authorization");
   if (!authorization) return undefined;
-  const match = /^(Bearer|Token)\s+(.+)$/i.exec(authorization.trim());
-  return match ? match[2].trim() : undefined;
+  const match = /^(Bearer|Token|Basic)\s+(.+)$/i.exec(authorization.trim());
+  if (!match) return undefined;
+  if (match[1].toLowerCase() !== "basic") return match[2].trim();
+  try {
+    const decoded = atob(match[2].trim());
+    const colon = decoded.indexOf(":");
+    return colon < 0 ? undefined : decoded.slice(colon + 1);
+  } catch {
+    return undefined;
+  }
 }

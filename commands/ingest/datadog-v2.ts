@@ -38,17 +38,23 @@ import {
 import type { KnownSeries } from "./series-cache.ts";
 
 export function decodeDatadogV2(json: unknown, ctx: DecodeContext): DecodeResult {
+  const series = seriesArray(json);
+  const collector = new DecodeCollector(ctx, series.length);
+  const points = new DatadogPoints();
+  const names = new NormalisedNames();
+  for (let i = 0; i < series.length; i++) decodeOne(series[i], i, collector, points, names);
+  return collector.result();
+}
+
+/** The `series` array of a v1 or v2 body; throws `ValidationError` when there is none. */
+export function seriesArray(json: unknown): unknown[] {
   const series = isRecord(json) ? json.series : undefined;
   if (!Array.isArray(series)) {
     throw new ValidationError(
       'Cannot ingest Datadog series: the body must be a JSON object with a "series" array',
     );
   }
-  const collector = new DecodeCollector(ctx, series.length);
-  const points = new DatadogPoints();
-  const names = new NormalisedNames();
-  for (let i = 0; i < series.length; i++) decodeOne(series[i], i, collector, points, names);
-  return collector.result();
+  return series;
 }
 
 function decodeOne(
@@ -95,8 +101,8 @@ function decodeOne(
   collector.addKnown(index, known, points);
 }
 
-/** The series' labels, or the reason they cannot be built. */
-function labelsOf(tags: unknown, resources: unknown, names: NormalisedNames): Labels | string {
+/** The series' labels, or the reason they cannot be built (also for v1 series). */
+export function labelsOf(tags: unknown, resources: unknown, names: NormalisedNames): Labels | string {
   const labels: Record<string, string> = {};
   if (tags !== undefined && tags !== null) {
     if (!Array.isArray(tags)) return '"tags" is not an array of strings';
@@ -146,7 +152,7 @@ function setLabel(labels: Record<string, string>, name: string, value: string): 
  * names and tag keys across all its series. Capped so a payload of unique names cannot
  * grow it past a fixed size.
  */
-class NormalisedNames {
+export class NormalisedNames {
   static readonly MAX = 1024;
   readonly #metrics = new Map<string, string>();
   readonly #labels = new Map<string, string>();

@@ -73,6 +73,8 @@ export class DecodeCollector {
   readonly #newest: number;
   readonly #rejectedSeries: SeriesRejection[] = [];
   readonly #rejectedSamples: Record<string, number> = {};
+  /** Batch slot by the low word of the series id (see `#slotOf`). */
+  readonly #slots = new Map<number, number>();
 
   constructor(ctx: DecodeContext, capacity = 1024) {
     this.#ctx = ctx;
@@ -160,7 +162,7 @@ export class DecodeCollector {
         continue;
       }
       if (slot < 0) {
-        slot = builder.addSeries(known ?? { id: seriesId(this.#ctx.tenant, metric, labels), metric, labels });
+        slot = this.#slotOf(known ?? { id: seriesId(this.#ctx.tenant, metric, labels), metric, labels });
       }
       builder.addSample(slot, timestamp, value);
     }
@@ -175,6 +177,22 @@ export class DecodeCollector {
         reason: this.#noSampleAccepted(count, badTimestamp, tooOld, tooNew, badValue),
       });
     }
+  }
+
+  /**
+   * The batch slot of a series, added on first sight: a format that sends one entry
+   * per series and timestamp (Influx lines, OTLP points) would otherwise repeat the
+   * series in the batch and in the log record once per sample.
+   */
+  #slotOf(def: SeriesDef): number {
+    const { lo, hi } = def.id;
+    const slots = this.#slots;
+    let slot = slots.get(lo);
+    if (slot !== undefined && this.#builder.series[slot].id.hi === hi) return slot;
+    slot = this.#builder.addSeries(def);
+    // On a clash of low words the later series keeps its own slot, so nothing merges.
+    if (!slots.has(lo)) slots.set(lo, slot);
+    return slot;
   }
 
   result(): DecodeResult {

@@ -28,6 +28,11 @@ export interface KnownSeries {
   readonly metric: string;
   readonly def?: SeriesDef;
   readonly rejection?: string;
+  /**
+   * The wire bytes the entry was resolved from, for decoders whose key is a hash of
+   * them: a hit counts only when they are equal (`rangesMatch` in proto-wire.ts).
+   */
+  readonly source?: Uint8Array;
 }
 
 /** An entry of the cache: the series, the key it is stored under, and what followed it. */

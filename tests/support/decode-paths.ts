@@ -9,11 +9,17 @@
 import assert from "node:assert/strict";
 import type { DecodeContext, DecodeResult } from "../../commands/ingest/decode-context.ts";
 import { SeriesCache } from "../../commands/ingest/series-cache.ts";
+import { defaultLabelLimits } from "../../domain/label-rules.ts";
 
-export function decodeAllPaths(
+/** A decode context for tenant `acme` at `now`: default limits, 7 days back, 10 minutes ahead. */
+export function decodeContext(now: number): DecodeContext {
+  return { tenant: "acme", limits: defaultLabelLimits, now, maxAgeMs: 7 * 86_400_000, maxFutureMs: 600_000 };
+}
+
+export function decodeAllPaths<R extends DecodeResult>(
   ctx: DecodeContext,
-  decode: (ctx: DecodeContext) => DecodeResult,
-): DecodeResult {
+  decode: (ctx: DecodeContext) => R,
+): R {
   const plain = decode({ ...ctx, seriesCache: undefined });
   const cached = { ...ctx, seriesCache: new SeriesCache(1024) };
   const expected = observed(plain);
