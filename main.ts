@@ -45,6 +45,7 @@ export const Config = z.object({
   LOOKOUT_QUERY_MAX_SERIES: positiveInt.default(10_000),
   LOOKOUT_QUERY_MAX_POINTS: positiveInt.default(11_000),
   LOOKOUT_QUERY_TIMEOUT_SECONDS: positiveInt.default(30),
+  LOOKOUT_QUERY_MAX_SAMPLES: positiveInt.default(50_000_000),
   LOOKOUT_PROJECTION_BATCH_RECORDS: positiveInt.default(1000),
   LOOKOUT_INGEST_SERIES_CACHE: positiveInt.default(262_144),
 });
@@ -181,6 +182,16 @@ async function main(): Promise<void> {
         maxExecutionSeconds: config.LOOKOUT_QUERY_TIMEOUT_SECONDS,
       },
       context: () => ({ now: Date.now(), retention, allowedLatenessMs }),
+    },
+    prometheus: {
+      store,
+      limits: {
+        maxSeries: config.LOOKOUT_QUERY_MAX_SERIES,
+        maxPoints: config.LOOKOUT_QUERY_MAX_POINTS,
+        maxSamples: config.LOOKOUT_QUERY_MAX_SAMPLES,
+        maxExecutionSeconds: config.LOOKOUT_QUERY_TIMEOUT_SECONDS,
+      },
+      now: Date.now,
     },
   });
 

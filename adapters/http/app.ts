@@ -12,6 +12,7 @@ import { errorResponse, problem } from "./problem.ts";
 import type { TenantDirectory } from "./tenants.ts";
 import { type IngestOptions, ingestRoutes } from "./ingest-routes.ts";
 import { type QueryOptions, queryRoutes } from "./query-routes.ts";
+import { type PrometheusOptions, prometheusRoutes } from "./prometheus-routes.ts";
 import type { Telemetry } from "../telemetry.ts";
 
 export type TenantEnv = { Variables: { tenant: string } };
@@ -21,6 +22,7 @@ export interface AppOptions {
   readonly telemetry: Telemetry;
   readonly ingest?: IngestOptions;
   readonly query?: QueryOptions;
+  readonly prometheus?: PrometheusOptions;
   readonly ready: () => boolean | Promise<boolean>;
   readonly logError?: (error: unknown) => void;
 }
@@ -61,6 +63,7 @@ export function createApp(options: AppOptions): Hono<TenantEnv> {
 
   if (options.ingest) app.route("/", ingestRoutes(options.ingest));
   if (options.query) app.route("/", queryRoutes(options.query));
+  if (options.prometheus) app.route("/", prometheusRoutes(options.prometheus));
 
   app.notFound((c) =>
     problem(c, 404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`)

@@ -13,6 +13,7 @@ const STATUS: Record<DomainErrorCode, 400 | 401 | 404 | 409 | 413 | 422 | 503> =
   conflict: 409,
   limit_exceeded: 422,
   payload_too_large: 413,
+  unsupported: 422,
   unavailable: 503,
 };
 
