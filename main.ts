@@ -46,6 +46,7 @@ export const Config = z.object({
   LOOKOUT_QUERY_MAX_POINTS: positiveInt.default(11_000),
   LOOKOUT_QUERY_TIMEOUT_SECONDS: positiveInt.default(30),
   LOOKOUT_QUERY_MAX_SAMPLES: positiveInt.default(50_000_000),
+  LOOKOUT_QUERY_MAX_CONCURRENT_PER_TENANT: positiveInt.default(4),
   LOOKOUT_PROJECTION_BATCH_RECORDS: positiveInt.default(1000),
   LOOKOUT_INGEST_SERIES_CACHE: positiveInt.default(262_144),
 });
@@ -189,6 +190,7 @@ async function main(): Promise<void> {
         maxSeries: config.LOOKOUT_QUERY_MAX_SERIES,
         maxPoints: config.LOOKOUT_QUERY_MAX_POINTS,
         maxSamples: config.LOOKOUT_QUERY_MAX_SAMPLES,
+        maxConcurrentPerTenant: config.LOOKOUT_QUERY_MAX_CONCURRENT_PER_TENANT,
         maxExecutionSeconds: config.LOOKOUT_QUERY_TIMEOUT_SECONDS,
       },
       now: Date.now,

@@ -23,6 +23,7 @@ import {
   promSeries,
 } from "../../read-models/promql/discovery.ts";
 import { parseDuration } from "../../read-models/promql/literals.ts";
+import { TenantGate } from "../../read-models/promql/tenant-gate.ts";
 import type { TenantEnv } from "./app.ts";
 import { parseTime, PromParams } from "./prom-params.ts";
 
@@ -31,6 +32,8 @@ export interface PrometheusLimits {
   readonly maxPoints: number;
   readonly maxSamples: number;
   readonly maxExecutionSeconds: number;
+  /** Queries one tenant may run at once; more are refused so others are not starved. */
+  readonly maxConcurrentPerTenant?: number;
 }
 
 export interface PrometheusOptions {
@@ -73,13 +76,15 @@ function timeoutMessage(error: unknown): string | undefined {
 export function prometheusRoutes(options: PrometheusOptions): Hono<TenantEnv> {
   const app = new Hono<TenantEnv>();
   const log = options.logError ?? ((e) => console.error(e));
+  const gate = new TenantGate({ maxConcurrent: options.limits.maxConcurrentPerTenant ?? 4 });
   const source = (c: Context<TenantEnv>) => clickHouseSource(options.store, c.get("tenant"), options.limits);
   const handle = (
     run: (c: Context<TenantEnv>, p: PromParams) => Promise<unknown>,
   ) =>
   async (c: Context<TenantEnv>) => {
     try {
-      const data = await run(c, await PromParams.from(c.req.raw));
+      const params = await PromParams.from(c.req.raw);
+      const data = await gate.run(c.get("tenant"), () => run(c, params));
       return c.json({ status: "success", data });
     } catch (error) {
       return failure(c, error, log);
