@@ -14,6 +14,7 @@ import { type Context, Hono } from "hono";
 import { DomainError, ValidationError } from "../../domain/errors.ts";
 import type { AnalyticsStore } from "../../domain/ports/analytics-store.ts";
 import { parsePromql } from "../../read-models/promql/parse.ts";
+import { DEFAULT_LOOKBACK_MS } from "../../read-models/promql/evaluate.ts";
 import { instantQuery, rangeQuery } from "../../read-models/promql/run-query.ts";
 import { clickHouseSource } from "../../read-models/promql/selector-sql.ts";
 import {
@@ -24,6 +25,9 @@ import {
 } from "../../read-models/promql/discovery.ts";
 import { parseDuration } from "../../read-models/promql/literals.ts";
 import { TenantGate } from "../../read-models/promql/tenant-gate.ts";
+import { cachedRangeQuery } from "../../read-models/promql/cached-range.ts";
+import { closedHorizon, type HorizonSources, lateMark } from "../../read-models/promql/closed-horizon.ts";
+import type { RangeResultCache } from "../../read-models/promql/result-cache.ts";
 import type { TenantEnv } from "./app.ts";
 import { parseTime, PromParams } from "./prom-params.ts";
 
@@ -41,6 +45,8 @@ export interface PrometheusOptions {
   readonly limits: PrometheusLimits;
   readonly now: () => number;
   readonly version?: string;
+  /** Caches closed steps of range queries per tenant; without it every range is evaluated. */
+  readonly cache?: { readonly results: RangeResultCache; readonly horizon: Omit<HorizonSources, "store"> };
   readonly logError?: (error: unknown) => void;
 }
 
@@ -98,13 +104,17 @@ export function prometheusRoutes(options: PrometheusOptions): Hono<TenantEnv> {
   const queryRange = handle((c, p) => {
     const start = parseTime(p.required("start"), "start");
     const end = parseTime(p.required("end"), "end");
-    return rangeQuery(
-      source(c),
-      p.required("query"),
-      { start, end, step: step(p.required("step")) },
-      options.limits,
-      lookback(p),
-    );
+    const range = { start, end, step: step(p.required("step")) };
+    const text = p.required("query");
+    const cache = options.cache;
+    if (!cache) return rangeQuery(source(c), text, range, options.limits, lookback(p));
+    const tenant = c.get("tenant");
+    return cachedRangeQuery(source(c), text, range, options.limits, lookback(p) ?? DEFAULT_LOOKBACK_MS, {
+      cache: cache.results,
+      tenant,
+      horizon: () => closedHorizon({ store: options.store, ...cache.horizon }, tenant),
+      lateMark: () => lateMark(options.store, tenant),
+    });
   });
   const series = handle((c, p) => {
     const matches = p.all("match[]");

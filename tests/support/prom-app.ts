@@ -8,6 +8,7 @@ import type { PrometheusLimits } from "../../adapters/http/prometheus-routes.ts"
 import { TenantDirectory } from "../../adapters/http/tenants.ts";
 import { Telemetry } from "../../adapters/telemetry.ts";
 import { defaultLabelLimits } from "../../domain/label-rules.ts";
+import type { RangeResultCache } from "../../read-models/promql/result-cache.ts";
 import { uniqueName } from "./analytics.ts";
 import { openPipeline, type Pipeline, TOPIC } from "./pipeline.ts";
 
@@ -49,7 +50,7 @@ export const defaultPromLimits: PrometheusLimits = {
 };
 
 export async function openPromApp(
-  options: { limits?: Partial<PrometheusLimits>; now?: () => number } = {},
+  options: { limits?: Partial<PrometheusLimits>; now?: () => number; cache?: RangeResultCache } = {},
 ): Promise<PromApp> {
   const pipeline = await openPipeline();
   const acme = uniqueName("acme");
@@ -74,6 +75,22 @@ export async function openPromApp(
       limits: { ...defaultPromLimits, ...options.limits },
       now: options.now ?? Date.now,
       logError: (e) => console.error(e),
+      ...(options.cache
+        ? {
+          cache: {
+            results: options.cache,
+            horizon: {
+              rollupConsumer: pipeline.groups[1],
+              rawCommitted: async () =>
+                new Map(
+                  (await pipeline.log.offsets(TOPIC, pipeline.groups[0])).map((
+                    o,
+                  ) => [o.partition, o.committed ?? 0]),
+                ),
+            },
+          },
+        }
+        : {}),
     },
   });
   pipeline.start();
