@@ -14,6 +14,7 @@
  */
 import { Unsupported, ValidationError } from "../../domain/errors.ts";
 import { aggregate } from "./aggregate.ts";
+import { type InstantAggregate, PUSHED_OPS, type PushedOp } from "./aggregate-sql.ts";
 import type { Expr, Matcher, Selector } from "./ast.ts";
 import { apply, isComparison, setOperation, vectorScalar, vectorVector } from "./binary.ts";
 import { DROPS_ON_NAN, ELEMENTWISE } from "./functions.ts";
@@ -24,6 +25,8 @@ import { type Grid, newSeries, type RawSeries, type StepSeries, type Value, with
 export interface SampleSource {
   /** Every series matching all matchers, with its samples in (from, to] in ms. */
   select(matchers: readonly Matcher[], from: number, to: number): Promise<RawSeries[]>;
+  /** `op by (…) (selector)` evaluated where the samples are, when the source can. */
+  aggregateInstant?(request: InstantAggregate): Promise<StepSeries[]>;
 }
 
 export interface EvaluateOptions {
@@ -77,6 +80,8 @@ export class Evaluator {
       case "call":
         return await this.#call(expr.fn, expr.args);
       case "aggregate": {
+        const pushed = await this.#pushedAggregate(expr);
+        if (pushed) return { kind: "vector", series: pushed };
         const param = expr.param
           ? this.#scalar(await this.eval(expr.param), `${expr.op}() parameter`)
           : undefined;
@@ -100,6 +105,24 @@ export class Evaluator {
         throw new Error(`unknown expression ${JSON.stringify(unknown)}`);
       }
     }
+  }
+
+  async #pushedAggregate(expr: Extract<Expr, { type: "aggregate" }>): Promise<StepSeries[] | undefined> {
+    const inner = expr.expr;
+    const source = this.options.source;
+    if (
+      !source.aggregateInstant || inner.type !== "vector" || inner.selector.at !== undefined ||
+      expr.grouping.mode !== "by" || !PUSHED_OPS.includes(expr.op)
+    ) return undefined;
+    return await source.aggregateInstant({
+      op: expr.op as PushedOp,
+      by: expr.grouping.labels,
+      matchers: inner.selector.matchers,
+      start: this.instant(inner.selector, 0),
+      step: this.grid.step,
+      count: this.grid.count,
+      lookbackMs: this.#lookbackMs,
+    });
   }
 
   async #binary(expr: Extract<Expr, { type: "binary" }>): Promise<Value> {

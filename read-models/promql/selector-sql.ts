@@ -21,6 +21,7 @@ import type { AnalyticsStore, QueryParams } from "../../domain/ports/analytics-s
 import type { Matcher } from "./ast.ts";
 import type { SampleSource } from "./evaluate.ts";
 import type { RawSeries } from "./values.ts";
+import { aggregateInstant } from "./aggregate-sql.ts";
 
 export interface SelectLimits {
   /** Series one selector may match. */
@@ -69,54 +70,55 @@ export function seriesWhere(
     AND day >= toDate(toDateTime({dayFrom:Int64}, 'UTC')) AND day <= toDate(toDateTime({dayTo:Int64}, 'UTC'))`;
 }
 
-interface SeriesRow {
+interface SelectedRow {
   readonly id: string;
   readonly name: string;
   readonly set: Record<string, string>;
-}
-
-interface SamplesRow {
-  readonly id: string;
   readonly t: (number | string)[];
   readonly v: (number | string)[];
   readonly s: number[];
 }
 
+export const QUERY_SETTINGS = { output_format_json_quote_denormals: 1 } as const;
+
 export function clickHouseSource(store: AnalyticsStore, tenant: string, limits: SelectLimits): SampleSource {
   let samplesRead = 0;
-  const settings = { output_format_json_quote_denormals: 1, max_execution_time: limits.maxExecutionSeconds };
+  const settings = { ...QUERY_SETTINGS, max_execution_time: limits.maxExecutionSeconds };
   return {
+    aggregateInstant: (request) =>
+      aggregateInstant(store, tenant, request, { ...settings, max_rows_to_read: limits.maxSamples }),
     async select(matchers, from, to) {
-      const params: QueryParams = {};
+      const params: QueryParams = {
+        from,
+        to,
+        cap: limits.maxSeries + 1,
+        budget: limits.maxSamples - samplesRead,
+      };
       const where = seriesWhere(tenant, matchers, from, to, params);
-      const series = await store.query<SeriesRow>(
-        `SELECT toString(series_id) AS id, any(metric) AS name, any(labels) AS set FROM series
-         WHERE ${where} GROUP BY series_id LIMIT {cap:UInt32}`,
-        { ...params, cap: limits.maxSeries + 1 },
-        settings,
-      );
-      if (series.length > limits.maxSeries) {
-        throw new LimitExceeded(
-          `Cannot run the query: a selector matches more than ${limits.maxSeries} series; add label matchers`,
-        );
-      }
-      if (series.length === 0) return [];
-      params.from = from;
-      params.to = to;
-      params.budget = limits.maxSamples - samplesRead;
-      const rows = await store.query<SamplesRow>(
-        `SELECT toString(series_id) AS id, groupArray(toUnixTimestamp64Milli(ts)) AS t, groupArray(value) AS v,
-           groupArray(toUInt8(bitAnd(reinterpretAsUInt64(value), 0xfff7ffffffffffff) = 0x7ff0000000000002)) AS s
+      // One statement: a dashboard panel's cost is mostly round trips. Arrays are sorted
+      // by time here because groupArray keeps no order across threads.
+      const rows = await store.query<SelectedRow>(
+        `SELECT toString(r.series_id) AS id, any(m.name) AS name, any(m.set) AS set,
+           arraySort(groupArray(toUnixTimestamp64Milli(r.ts))) AS t,
+           arraySort((v, k) -> k, groupArray(r.value), groupArray(r.ts)) AS v,
+           arraySort((s, k) -> k, groupArray(toUInt8(bitAnd(reinterpretAsUInt64(r.value), 0xfff7ffffffffffff)
+             = 0x7ff0000000000002)), groupArray(r.ts)) AS s
          FROM (SELECT series_id, ts, value FROM samples
                WHERE tenant = {tenant:String}
                  AND series_id IN (SELECT series_id FROM series WHERE ${where})
                  AND ts > fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})
-               ORDER BY series_id, ts LIMIT {budget:UInt64} + 1)
-         GROUP BY series_id`,
+               LIMIT {budget:UInt64} + 1) AS r
+         INNER JOIN (SELECT series_id, any(metric) AS name, any(labels) AS set FROM series WHERE ${where}
+                     GROUP BY series_id) AS m ON r.series_id = m.series_id
+         GROUP BY r.series_id LIMIT {cap:UInt32}`,
         params,
         settings,
       );
-      const byId = new Map(series.map((s) => [s.id, s]));
+      if (rows.length > limits.maxSeries) {
+        throw new LimitExceeded(
+          `Cannot run the query: a selector matches more than ${limits.maxSeries} series; add label matchers`,
+        );
+      }
       const out: RawSeries[] = [];
       for (const row of rows) {
         samplesRead += row.t.length;
@@ -125,10 +127,8 @@ export function clickHouseSource(store: AnalyticsStore, tenant: string, limits: 
             `Cannot run the query: it reads more than ${limits.maxSamples} samples; shorten the range or add label matchers`,
           );
         }
-        const info = byId.get(row.id);
-        if (!info) continue;
         out.push({
-          labels: { __name__: info.name, ...info.set },
+          labels: { __name__: row.name, ...row.set },
           t: Float64Array.from(row.t, Number),
           v: Float64Array.from(row.v, sampleValue),
           stale: Uint8Array.from(row.s),
@@ -139,7 +139,8 @@ export function clickHouseSource(store: AnalyticsStore, tenant: string, limits: 
   };
 }
 
-function sampleValue(v: number | string): number {
+/** A Float64 as ClickHouse writes it in JSON with quoted denormals. */
+export function sampleValue(v: number | string): number {
   if (typeof v === "number") return v;
   if (v === "inf" || v === "+inf") return Infinity;
   if (v === "-inf") return -Infinity;
