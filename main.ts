@@ -22,6 +22,7 @@ import type { CommandLog } from "./domain/ports/command-log.ts";
 import { rawProjection } from "./projections/raw.ts";
 import { rollupProjection } from "./projections/rollup.ts";
 import { ensureSchema } from "./read-models/schema.ts";
+import { RangeResultCache } from "./read-models/promql/result-cache.ts";
 
 const DAY_MS = 86_400_000;
 const SAMPLES_TOPIC = "metrics.samples";
@@ -48,6 +49,9 @@ export const Config = z.object({
   LOOKOUT_QUERY_MAX_SERIES: positiveInt.default(10_000),
   LOOKOUT_QUERY_MAX_POINTS: positiveInt.default(11_000),
   LOOKOUT_QUERY_TIMEOUT_SECONDS: positiveInt.default(30),
+  LOOKOUT_QUERY_MAX_SAMPLES: positiveInt.default(50_000_000),
+  LOOKOUT_QUERY_MAX_CONCURRENT_PER_TENANT: positiveInt.default(4),
+  LOOKOUT_QUERY_CACHE_ENTRIES: z.coerce.number().int().nonnegative().default(1000),
   LOOKOUT_PROJECTION_BATCH_RECORDS: positiveInt.default(1000),
   LOOKOUT_INGEST_SERIES_CACHE: positiveInt.default(262_144),
   LOOKOUT_POSTGRES_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
@@ -223,6 +227,31 @@ async function main(): Promise<void> {
       context: () => ({ now: Date.now(), retention, allowedLatenessMs }),
     },
     rules: alerting.rules,
+    prometheus: {
+      store,
+      limits: {
+        maxSeries: config.LOOKOUT_QUERY_MAX_SERIES,
+        maxPoints: config.LOOKOUT_QUERY_MAX_POINTS,
+        maxSamples: config.LOOKOUT_QUERY_MAX_SAMPLES,
+        maxConcurrentPerTenant: config.LOOKOUT_QUERY_MAX_CONCURRENT_PER_TENANT,
+        maxExecutionSeconds: config.LOOKOUT_QUERY_TIMEOUT_SECONDS,
+      },
+      now: Date.now,
+      ...(config.LOOKOUT_QUERY_CACHE_ENTRIES > 0
+        ? {
+          cache: {
+            results: new RangeResultCache({ maxEntries: config.LOOKOUT_QUERY_CACHE_ENTRIES }),
+            horizon: {
+              rollupConsumer: "rollup",
+              rawCommitted: async () =>
+                new Map(
+                  (await log.offsets(SAMPLES_TOPIC, "raw")).map((o) => [o.partition, o.committed ?? 0]),
+                ),
+            },
+          },
+        }
+        : {}),
+    },
   });
 
   const server = Deno.serve({

@@ -8,7 +8,8 @@
  * - `raw`, `rollup`: the Projector over a pre-filled log into chDB;
  * - `e2e`: `main.ts` and VictoriaMetrics fed by `loadgen.ts` until a count query
  *   returns every sample;
- * - `decode`, `log-append`, `remote-write`: the micro benchmarks, only when named.
+ * - `decode`, `log-append`, `remote-write`: the micro benchmarks, only when named;
+ * - `query`: dashboard query latency beside VictoriaMetrics (bench/stage-query.ts), only when named.
  *
  * "Per core" is work per CPU second of the process doing it (user + system, every
  * thread). The summary goes to stdout and, as Markdown and JSON, to bench/.work/.
@@ -20,7 +21,7 @@ import type { IngestCaseResult } from "./stage-ingest.ts";
 import type { E2eResult } from "./stage-e2e.ts";
 
 const STAGES = ["ingest", "raw", "rollup", "e2e"] as const;
-const MICRO = ["decode", "log-append", "remote-write"] as const;
+const MICRO = ["decode", "log-append", "remote-write", "query"] as const;
 const TARGETS = { ingest: 1_000_000, raw: 1_000_000, rollup: 2_000_000, e2eVsVm: 0.5 };
 
 const args = Deno.args;
@@ -71,9 +72,9 @@ async function runStage(script: string, stageArgs: string[]): Promise<unknown> {
   }
 }
 
-async function runMicro(script: string): Promise<void> {
+async function runMicro(script: string, extra: string[] = []): Promise<void> {
   const status = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `bench/${script}`],
+    args: ["run", "-A", `bench/${script}`, ...extra],
     cwd: ROOT,
     stdout: "inherit",
     stderr: "inherit",
@@ -112,6 +113,9 @@ for (const stage of stages) {
       break;
     case "remote-write":
       await runMicro("remote-write.ts");
+      break;
+    case "query":
+      await runMicro("stage-query.ts", quick ? ["--quick"] : []);
       break;
   }
 }

@@ -13,6 +13,7 @@ export type DomainErrorCode =
   | "limit_exceeded"
   | "payload_too_large"
   | "unsupported_media_type"
+  | "unsupported"
   | "unavailable";
 
 export abstract class DomainError extends Error {
@@ -37,6 +38,11 @@ export class Conflict extends DomainError {
 
 export class LimitExceeded extends DomainError {
   readonly code = "limit_exceeded";
+}
+
+/** Valid input that this system does not implement, such as a PromQL function it lacks. */
+export class Unsupported extends DomainError {
+  readonly code = "unsupported";
 }
 
 export class PayloadTooLarge extends DomainError {

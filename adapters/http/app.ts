@@ -13,6 +13,7 @@ import type { TenantDirectory } from "./tenants.ts";
 import { type IngestOptions, ingestRoutes } from "./ingest-routes.ts";
 import { type QueryOptions, queryRoutes } from "./query-routes.ts";
 import { type RuleOptions, ruleRoutes } from "./rule-routes.ts";
+import { type PrometheusOptions, prometheusRoutes } from "./prometheus-routes.ts";
 import type { Telemetry } from "../telemetry.ts";
 
 export type TenantEnv = { Variables: { tenant: string } };
@@ -23,6 +24,7 @@ export interface AppOptions {
   readonly ingest?: IngestOptions;
   readonly query?: QueryOptions;
   readonly rules?: RuleOptions;
+  readonly prometheus?: PrometheusOptions;
   readonly ready: () => boolean | Promise<boolean>;
   readonly logError?: (error: unknown) => void;
 }
@@ -67,6 +69,7 @@ export function createApp(options: AppOptions): Hono<TenantEnv> {
   if (options.ingest) app.route("/", ingestRoutes(options.ingest));
   if (options.query) app.route("/", queryRoutes(options.query));
   if (options.rules) app.route("/", ruleRoutes(options.rules));
+  if (options.prometheus) app.route("/", prometheusRoutes(options.prometheus));
 
   app.notFound((c) =>
     problem(c, 404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`)

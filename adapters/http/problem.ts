@@ -14,6 +14,7 @@ const STATUS: Record<DomainErrorCode, 400 | 401 | 404 | 409 | 413 | 415 | 422 | 
   limit_exceeded: 422,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  unsupported: 422,
   unavailable: 503,
 };
 
