@@ -23,7 +23,8 @@
  * both run from the first POST to that answer. For Lookout the stage then also waits
  * for the rollup projection to catch up and reports when it did.
  *
- * deno run -A bench/stage-e2e.ts [--quick] [--rounds N] [--points-per-line N]
+ * deno run -A bench/stage-e2e.ts [--quick] [--rounds N] [--points-per-line N] [--cpu-prof DIR]
+ *   (--cpu-prof: V8 CPU profiles of the Lookout server processes into DIR)
  *   [--concurrency N] [--only lookout-normal,lookout-full,vm-json,vm-influx] [--out file]
  */
 import { join } from "node:path";
@@ -133,7 +134,9 @@ function lookout(sync: "normal" | "full"): Target {
     id: `lookout-${sync}`,
     name: `Lookout (log sync=${sync})`,
     async start(dir, port) {
-      const { child, stop } = spawnLogged(Deno.execPath(), ["run", "-A", "main.ts"], {
+      const profile = argValue(args, "--cpu-prof");
+      const flags = profile === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profile}`];
+      const { child, stop } = spawnLogged(Deno.execPath(), ["run", "-A", ...flags, "main.ts"], {
         cwd: ROOT,
         env: {
           PORT: String(port),

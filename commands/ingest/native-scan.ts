@@ -99,15 +99,29 @@ export class NativeScan {
       text.slice(this.labelsStart, this.labelsEnd);
   }
 
-  /** Whether the object just scanned names the series stored under `key` (see `seriesKey`). */
-  spells(text: string, key: string): boolean {
-    let start: number;
-    let end: number;
-    if (this.labelsStart < 0) [start, end] = [this.metricStart, this.metricEnd];
-    else if (this.#adjacent > 0) [start, end] = [this.metricStart, this.labelsEnd];
-    else if (this.#adjacent < 0) [start, end] = [this.labelsStart, this.metricEnd];
-    else return key === this.seriesKey(text);
-    return key.length === end - start && text.startsWith(key, start);
+  /**
+   * The object at `from` in the exact shape most senders write, the series spelled as
+   * `key` spells it: `{"metric":"` key `,"timestamps":[…],"values":[…]}` (key with its
+   * labels) or `{"metric":"` key `","timestamps":…` (no labels). A key comes from
+   * `seriesKey` of an object scanned and validated before, so one comparison stands in
+   * for scanning the metric and labels again. Returns the index past the object, or -1
+   * (then `object` decides).
+   */
+  matchKnown(text: string, from: number, limit: number, key: string): number {
+    if (!text.startsWith(METRIC_FIRST, from) || !text.startsWith(key, from + METRIC_FIRST.length)) return -1;
+    let i = from + METRIC_FIRST.length + key.length;
+    // A key with labels ends with their "}"; a metric alone needs its closing quote.
+    if (text.charCodeAt(i - 1) !== RBRACE) {
+      if (text.charCodeAt(i) !== QUOTE || key.includes('"')) return -1;
+      i++;
+    }
+    if (!text.startsWith(TIMESTAMPS_MEMBER, i)) return -1;
+    i = numbers(text, i + TIMESTAMPS_MEMBER.length, limit, this.timestamps, false);
+    if (i < 0 || !text.startsWith(VALUES_MEMBER, i)) return -1;
+    i = numbers(text, i + VALUES_MEMBER.length, limit, this.values, true);
+    if (i < 0 || text.charCodeAt(i) !== RBRACE || this.timestamps.length !== this.values.length) return -1;
+    this.count = this.timestamps.length;
+    return i + 1;
   }
 
   /** A metric string without escapes or control characters. */
@@ -152,6 +166,10 @@ const COMMA = 0x2c;
 const MINUS = 0x2d;
 const PLUS = 0x2b;
 const DOT = 0x2e;
+
+const METRIC_FIRST = '{"metric":"';
+const TIMESTAMPS_MEMBER = ',"timestamps":';
+const VALUES_MEMBER = ',"values":';
 
 const METRIC = 1;
 const LABELS = 2;

@@ -122,12 +122,15 @@ function scanKnown(
   collector: DecodeCollector,
   previous: CachedSeries | undefined,
 ): CachedSeries | undefined {
-  const stop = scan.object(text, start, end);
-  if (stop < 0 || !isJsonWhitespace(text, stop, end)) return undefined;
   if (previous !== undefined) {
-    const predicted = cache.successor(previous, (key) => scan.spells(text, key));
+    const predicted = cache.successor(previous, (key) => {
+      const stop = scan.matchKnown(text, start, end, key);
+      return stop >= 0 && isJsonWhitespace(text, stop, end);
+    });
     if (predicted !== undefined) return predicted;
   }
+  const stop = scan.object(text, start, end);
+  if (stop < 0 || !isJsonWhitespace(text, stop, end)) return undefined;
   const key = scan.seriesKey(text);
   const known = cache.get(key) ?? resolveScanned(text, key, scan, cache, collector);
   if (known !== undefined && previous !== undefined) cache.link(previous, known);

@@ -68,18 +68,19 @@ function line(random: SeededRandom): string {
   const count = random.int(0, 3);
   const ts = Array.from({ length: count }, () => timestamp(random));
   const vs = Array.from({ length: random.next() < 0.95 ? count : count + 1 }, () => value(random));
+  // Most senders write metric, labels, timestamps, values in this order, without spaces.
+  const l = labels(random);
   const members: string[] = [
     `"metric":"${pick(random, ["cpu", "cpu_usage", "mem:used", "c\\u0064", "bad.name", "", "cpu"])}"`,
+    ...(l === undefined ? [] : [`"labels":${l}`]),
     `"timestamps":[${ts.join(",")}]`,
-    `"values":[${vs.join(pick(random, [",", " , "]))}]`,
+    `"values":[${vs.join(pick(random, [",", ",", " , "]))}]`,
   ];
-  const l = labels(random);
-  if (l !== undefined) members.push(`"labels":${l}`);
   if (random.next() < 0.05) members.push('"unit":"s"');
   if (random.next() < 0.03) members.push('"values":[1]');
   if (random.next() < 0.03) members.splice(random.int(0, members.length - 1), 1);
-  const order = random.next() < 0.5 ? members : random.shuffled(members);
-  const ws = () => pick(random, ["", "", "", " ", "\t"]);
+  const order = random.next() < 0.7 ? members : random.shuffled(members);
+  const ws = () => random.next() < 0.5 ? "" : pick(random, ["", "", "", " ", "\t"]);
   let text = `${ws()}{${ws()}${order.join(`${ws()},${ws()}`)}${ws()}}${ws()}`;
   const r = random.next();
   if (r < 0.03) text = text.slice(0, random.int(0, text.length - 1));
@@ -135,4 +136,33 @@ Deno.test("native scan: a cached rejection is given again with its reason", () =
     assert.deepEqual(result.rejectedSamples, { invalid_series: 1 });
   }
   assert.deepEqual(cached.seriesCache.stats, { hits: 1, misses: 1 });
+});
+
+Deno.test("native scan: a predicted series must match the whole line, not only its key", () => {
+  const T = NOW - 1000;
+  const warm = [
+    `{"metric":"a","labels":{"x":"1"},"timestamps":[${T}],"values":[1]}`,
+    `{"metric":"b","timestamps":[${T}],"values":[1]}`,
+    `{"labels":{"q":"r"},"metric":"m","timestamps":[${T}],"values":[1]}`,
+    `{"labels":{"q":"r"},"metric":"m","timestamps":[${T}],"values":[1]}`,
+  ];
+  const tricky = [
+    warm[0],
+    `{"metric":"b","timestamps":[${T}],"values":[1,2]}`, // b predicted, counts differ
+    warm[2],
+    `{"metric":"{"q":"r"},"metric":"m","timestamps":[${T}],"values":[2]}`, // the labels-first key, as a metric
+    warm[0],
+    `{"metric":"b","timestamps":[${T}],"values":[3]},`, // trailing comma
+  ];
+  const cached = { ...base, seriesCache: new SeriesCache(64) };
+  decodeNative(warm.join("\n"), "application/x-ndjson", cached);
+  const body = tricky.join("\n");
+  assert.deepEqual(
+    observed(decodeNative(body, "application/x-ndjson", cached)),
+    observed(decodeNative(body, "application/x-ndjson", base)),
+  );
+  assert.deepEqual(
+    decodeNative(body, "application/x-ndjson", base).rejectedSeries.map((r) => r.index),
+    [1, 3, 5],
+  );
 });
