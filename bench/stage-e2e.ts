@@ -1,8 +1,9 @@
 /**
  * Stage `e2e`: samples/s from the first POST until a count over the query API returns
  * the full total, for the real program (`main.ts`, embedded log + chDB, as a
- * subprocess) and for VictoriaMetrics on the same samples, each fed by `loadgen.ts` in
- * its own process.
+ * subprocess; also with its log on a Kafka broker started here, `lookout-kafka`) and for
+ * VictoriaMetrics on the same samples, each fed by `loadgen.ts` in its own process. For
+ * `lookout-kafka` the server CPU is Lookout's plus the broker's, both on this machine.
  *
  * Each server first gets one warm-up round (every series new, reported as "cold"),
  * is waited on until it has all of it, then gets `--rounds` more rounds over the same
@@ -24,8 +25,8 @@
  * for the rollup projection to catch up and reports when it did.
  *
  * deno run -A bench/stage-e2e.ts [--quick] [--rounds N] [--points-per-line N] [--cpu-prof DIR]
+ *   [--concurrency N] [--only lookout-normal,lookout-full,lookout-kafka,vm-json,vm-influx] [--out file]
  *   (--cpu-prof: V8 CPU profiles of the Lookout server processes into DIR)
- *   [--concurrency N] [--only lookout-normal,lookout-full,vm-json,vm-influx] [--out file]
  */
 import { join } from "node:path";
 import { argValue, cpuSeconds, fmt, peakRssMiB, workDir, writeResult } from "./proc.ts";
@@ -47,6 +48,8 @@ const QUERYABLE_TIMEOUT_MS = 600_000;
 
 interface Server {
   readonly pid: number;
+  /** Other processes doing the server's work (the Kafka broker), counted in its CPU. */
+  readonly helperPids?: readonly number[];
   readonly ingestUrl: string;
   readonly headers: Record<string, string>;
   readonly format: WireFormat;
@@ -129,27 +132,69 @@ function spawnLogged(command: string, commandArgs: string[], options: Deno.Comma
   return { child, stop };
 }
 
-function lookout(sync: "normal" | "full"): Target {
+/** A single-node broker of this run (scripts/kafka/start.sh), stopped with the server. */
+async function startKafka(dir: string): Promise<{ pid: number; brokers: string; stop(): Promise<void> }> {
+  const port = freePort();
+  const data = join(dir, "kafka");
+  const out = await new Deno.Command("bash", {
+    args: [join(ROOT, "scripts/kafka/start.sh")],
+    env: { LOOKOUT_KAFKA_PORT: String(port), LOOKOUT_KAFKA_DATA: data, LOOKOUT_KAFKA_HEAP: "1g" },
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error("the Kafka broker did not start");
+  const pid = Number(await Deno.readTextFile(join(data, "broker.pid")));
+  return {
+    pid,
+    brokers: `127.0.0.1:${port}`,
+    async stop() {
+      try {
+        Deno.kill(pid, "SIGTERM");
+      } catch {
+        return;
+      }
+      await waitUntil("the Kafka broker to exit", () => Promise.resolve(!alive(pid)), 30_000).catch(() =>
+        Deno.kill(pid, "SIGKILL")
+      );
+    },
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return !Deno.readTextFileSync(`/proc/${pid}/stat`).includes(") Z ");
+  } catch {
+    return false;
+  }
+}
+
+function lookout(sync: "normal" | "full" | "kafka"): Target {
   return {
     id: `lookout-${sync}`,
-    name: `Lookout (log sync=${sync})`,
+    name: sync === "kafka" ? "Lookout (log on Kafka, same machine)" : `Lookout (log sync=${sync})`,
     async start(dir, port) {
+      const kafka = sync === "kafka" ? await startKafka(dir) : undefined;
       const profile = argValue(args, "--cpu-prof");
       const flags = profile === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profile}`];
-      const { child, stop } = spawnLogged(Deno.execPath(), ["run", "-A", ...flags, "main.ts"], {
+      const { child, stop: stopLookout } = spawnLogged(Deno.execPath(), ["run", "-A", ...flags, "main.ts"], {
         cwd: ROOT,
         env: {
           PORT: String(port),
           LOOKOUT_DATA_DIR: join(dir, "data"),
           LOOKOUT_TENANTS: `bench:${API_KEY}`,
-          LOOKOUT_LOG_SYNC: sync,
+          ...(kafka ? { LOOKOUT_KAFKA_BROKERS: kafka.brokers } : { LOOKOUT_LOG_SYNC: sync }),
         },
       }, join(dir, "server.log"));
+      const stop = async () => {
+        await stopLookout();
+        await kafka?.stop();
+      };
       const url = `http://127.0.0.1:${port}`;
       const auth = { authorization: `Bearer ${API_KEY}` };
       await waitUntil("Lookout /readyz", async () => (await fetch(`${url}/readyz`)).status === 200, 60_000);
       return {
         pid: child.pid,
+        helperPids: kafka ? [kafka.pid] : [],
         ingestUrl: `${url}/v1/samples`,
         headers: auth,
         format: "native",
@@ -335,12 +380,13 @@ async function phase(
   }).spawn();
   const nextLine = lineReader(loadgen.stdout);
   if (!JSON.parse(await nextLine()).ready) throw new Error("load generator did not get ready");
-  const cpuAtStart = cpuSeconds(server.pid);
+  const cpu = () => [server.pid, ...(server.helperPids ?? [])].reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const cpuAtStart = cpu();
   const writer = loadgen.stdin.getWriter();
   await writer.write(new TextEncoder().encode("go\n"));
   await writer.close();
   const load = JSON.parse(await nextLine()) as LoadResult;
-  const serverCpuAtAck = cpuSeconds(server.pid) - cpuAtStart;
+  const serverCpuAtAck = cpu() - cpuAtStart;
   const status = await loadgen.status;
   if (!status.success) throw new Error(`load generator failed (exit ${status.code})`);
   const samples = rounds * workload.samplesPerRound;
@@ -361,7 +407,7 @@ async function phase(
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
   const queryableAt = Date.now();
-  const serverCpu = cpuSeconds(server.pid) - cpuAtStart;
+  const serverCpu = cpu() - cpuAtStart;
   if (counted !== storedAfter) throw new Error(`count query returned ${counted}, ${storedAfter} sent`);
 
   let rollupCaughtUpSeconds: number | undefined;
@@ -421,7 +467,7 @@ function hasVictoriaMetrics(): boolean {
   }
 }
 
-let targets: Target[] = [lookout("normal"), lookout("full")];
+let targets: Target[] = [lookout("normal"), lookout("full"), lookout("kafka")];
 if (hasVictoriaMetrics()) targets.push(victoriaMetrics("vm-json"), victoriaMetrics("influx"));
 else console.error("e2e: victoria-metrics not found; run scripts/install-victoria-metrics.sh for the peer");
 const only = argValue(args, "--only")?.split(",");

@@ -9,17 +9,16 @@ import { SampleBatchBuilder } from "../../domain/sample-batch.ts";
 import { seriesId } from "../../domain/series.ts";
 import { uniqueName } from "../support/analytics.ts";
 import { openKafkaLog } from "../../adapters/kafka/kafka-log.ts";
-import { KAFKA_BROKERS, requireKafka, runKafkaTests } from "../support/kafka-broker.ts";
+import { KAFKA_BROKERS, kafkaAvailable } from "../support/kafka-broker.ts";
 import { openPipeline, type PipelineLog } from "../support/pipeline.ts";
 
 function kafkaLog(): Promise<PipelineLog> {
-  requireKafka();
   const log = openKafkaLog({ brokers: KAFKA_BROKERS, clientId: "dead-letter" });
   return Promise.resolve({ log, topic: uniqueName("dlq.samples"), cleanup: () => log.close() });
 }
 
 for (const [name, openLog] of [["embedded log", undefined], ["kafka", kafkaLog]] as const) {
-  if (name === "kafka" && !runKafkaTests) continue;
+  if (name === "kafka" && !kafkaAvailable) continue;
   Deno.test({
     name:
       `dead letters (${name}): garbage records are set aside with a reason, valid ones in the same batch land`,

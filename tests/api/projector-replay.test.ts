@@ -16,7 +16,7 @@ import { rawProjection } from "../../projections/raw.ts";
 import { rollupProjection } from "../../projections/rollup.ts";
 import { openKafkaLog } from "../../adapters/kafka/kafka-log.ts";
 import { sharedStore, uniqueName } from "../support/analytics.ts";
-import { KAFKA_BROKERS, requireKafka, runKafkaTests } from "../support/kafka-broker.ts";
+import { KAFKA_BROKERS, kafkaAvailable } from "../support/kafka-broker.ts";
 
 const SERIES = 20;
 const REQUESTS = 30;
@@ -57,7 +57,6 @@ async function sqliteLog(): Promise<ScenarioLog> {
 }
 
 function kafkaLog(): Promise<ScenarioLog> {
-  requireKafka();
   const log = openKafkaLog({ brokers: KAFKA_BROKERS, clientId: "replay" });
   return Promise.resolve({ log, topic: uniqueName("replay.samples"), cleanup: () => log.close() });
 }
@@ -143,7 +142,7 @@ async function scenario(
 }
 
 for (const [name, openLog] of [["embedded log", sqliteLog], ["kafka", kafkaLog]] as const) {
-  if (name === "kafka" && !runKafkaTests) continue;
+  if (name === "kafka" && !kafkaAvailable) continue;
   Deno.test({
     name:
       `fault (${name}): projector dies between insert and commit; the replay is de-duplicated (lost = 0, dup = 0)`,

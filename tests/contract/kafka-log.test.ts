@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type KafkaLogOptions, openKafkaLog } from "../../adapters/kafka/kafka-log.ts";
 import { Unavailable } from "../../domain/errors.ts";
-import { KAFKA_BROKERS, requireKafka, runKafkaTests } from "../support/kafka-broker.ts";
+import { KAFKA_BROKERS, kafkaAvailable } from "../support/kafka-broker.ts";
 import { commandLogContract } from "./command-log.contract.ts";
 
 const bytes = (value: string) => new TextEncoder().encode(value);
@@ -19,7 +19,6 @@ function kafkaCase(
     sanitizeOps: false,
     sanitizeResources: false,
     async fn() {
-      requireKafka();
       const opened: ReturnType<typeof openKafkaLog>[] = [];
       try {
         await body((options) => {
@@ -34,9 +33,8 @@ function kafkaCase(
   });
 }
 
-if (runKafkaTests) {
+if (kafkaAvailable) {
   commandLogContract("kafka log", () => {
-    requireKafka();
     const log = openKafkaLog({ brokers: KAFKA_BROKERS, clientId: "contract" });
     return Promise.resolve({ log, cleanup: () => log.close() });
   });

@@ -12,7 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { KafkaProcess } from "../support/kafka-process.ts";
-import { requireKafka, runKafkaTests } from "../support/kafka-broker.ts";
+import { kafkaAvailable } from "../support/kafka-broker.ts";
 import {
   assertControl,
   assertExact,
@@ -45,7 +45,6 @@ interface Load {
 
 /** Starts a broker, the program on it and four senders; stops the senders, checks the figures. */
 async function withLoad(run: string, body: (load: Load) => Promise<void>): Promise<void> {
-  requireKafka();
   const broker = await KafkaProcess.start();
   const program = await Program.start({
     tenants: TENANTS,
@@ -84,7 +83,7 @@ async function withLoad(run: string, body: (load: Load) => Promise<void>): Promi
   }
 }
 
-if (runKafkaTests) {
+if (kafkaAvailable) {
   Deno.test({
     name: "kafka: broker kill -9 while producing loses no acknowledged sample and stores none twice",
     sanitizeOps: false,
