@@ -53,6 +53,7 @@ export const Config = z.object({
   LOOKOUT_QUERY_MAX_CONCURRENT_PER_TENANT: positiveInt.default(4),
   LOOKOUT_QUERY_CACHE_ENTRIES: z.coerce.number().int().nonnegative().default(1000),
   LOOKOUT_PROJECTION_BATCH_RECORDS: positiveInt.default(1000),
+  LOOKOUT_PROJECTION_LINGER_MS: z.coerce.number().int().nonnegative().default(100),
   LOOKOUT_INGEST_SERIES_CACHE: positiveInt.default(262_144),
   LOOKOUT_POSTGRES_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   EVENTSTORE_URL: z.url({ protocol: /^(esdb|kurrentdb)(\+discover)?$/ }).optional(),
@@ -159,6 +160,7 @@ async function main(): Promise<void> {
   const telemetry = new Telemetry();
   const projectorOptions = {
     maxRecords: config.LOOKOUT_PROJECTION_BATCH_RECORDS,
+    lingerMs: config.LOOKOUT_PROJECTION_LINGER_MS,
     onBatch: (
       projection: string,
       counters: { samples: number; lateByTenant: ReadonlyMap<string, number> },

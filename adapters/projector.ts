@@ -17,6 +17,12 @@ import type { BatchCounters, DeadLetter, PlannedBatch, Projection } from "../pro
 
 export interface ProjectorOptions {
   readonly maxRecords?: number;
+  /**
+   * Pause after a batch smaller than `maxRecords`, so the next one gathers more records:
+   * every batch writes a few ClickHouse parts whose fixed cost (about 20–30 ms CPU each)
+   * dwarfs the rows of a small batch. 0 pulls at once.
+   */
+  readonly lingerMs?: number;
   readonly now?: () => number;
   readonly onBatch?: (projection: string, counters: BatchCounters) => void;
   readonly onError?: (projection: string, error: unknown) => void;
@@ -93,17 +99,35 @@ export class Projector<S> {
       // Pulled one batch at a time: the next read happens after the previous commit, so
       // records that arrive meanwhile form the next (larger) batch, and nothing queues
       // in memory. (`from(asyncIterable)` would read ahead into many tiny batches.)
+      const maxRecords = this.options.maxRecords ?? 1000;
       const batches = log.consume({
         group: name,
         topic: projection.topic,
-        maxRecords: this.options.maxRecords ?? 1000,
+        maxRecords,
         startAt: (partition) => resumeAt.get(partition),
         signal: this.#abort.signal,
       });
-      for await (const batch of batches) await this.#handle(batch);
+      const linger = this.options.lingerMs ?? 0;
+      for await (const batch of batches) {
+        await this.#handle(batch);
+        if (linger > 0 && batch.records.length < maxRecords) await this.#pause(linger);
+      }
     } finally {
       clearInterval(ticker);
     }
+  }
+
+  #pause(ms: number): Promise<void> {
+    const signal = this.#abort.signal;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timeout);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timeout = setTimeout(done, ms);
+      signal.addEventListener("abort", done);
+    });
   }
 
   async #handle(batch: RecordBatch): Promise<void> {
