@@ -56,6 +56,9 @@ export const Config = z.object({
   LOOKOUT_PROJECTION_LINGER_MS: z.coerce.number().int().nonnegative().default(100),
   LOOKOUT_INGEST_SERIES_CACHE: positiveInt.default(262_144),
   LOOKOUT_POSTGRES_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  LOOKOUT_WEBHOOK_ALLOW_NETS: z.string().default(""),
+  LOOKOUT_ALERT_TICK_MS: positiveInt.default(1000),
+  LOOKOUT_EXTERNAL_URL: z.url().optional(),
   EVENTSTORE_URL: z.url({ protocol: /^(esdb|kurrentdb)(\+discover)?$/ }).optional(),
   LOOKOUT_KAFKA_BROKERS: z.string().regex(/^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/, {
     error: "LOOKOUT_KAFKA_BROKERS must be host:port[,host:port…]",
@@ -154,6 +157,12 @@ async function main(): Promise<void> {
     postgresUrl: config.LOOKOUT_POSTGRES_URL,
     eventStoreUrl: config.EVENTSTORE_URL,
     log,
+    samplePartitions: config.LOOKOUT_PARTITIONS,
+    tickMs: config.LOOKOUT_ALERT_TICK_MS,
+    webhookAllowNets: config.LOOKOUT_WEBHOOK_ALLOW_NETS.split(",").map((n) => n.trim()).filter((n) =>
+      n !== ""
+    ),
+    externalUrl: config.LOOKOUT_EXTERNAL_URL ?? `http://localhost:${config.PORT}`,
     now: Date.now,
   });
 
@@ -184,7 +193,7 @@ async function main(): Promise<void> {
       projectorOptions,
     ),
   ];
-  logGauges(telemetry, log, ["raw", "rollup"]);
+  logGauges(telemetry, log, ["raw", "rollup", "alerts"]);
   telemetry.gauge(
     "lookout_dead_lettered_records",
     "Log records moved to the dead-letter topic since start, per projection.",
@@ -254,6 +263,8 @@ async function main(): Promise<void> {
         }
         : {}),
     },
+    incidents: alerting.incidents,
+    channels: alerting.channels,
   });
 
   const server = Deno.serve({

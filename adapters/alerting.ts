@@ -12,14 +12,30 @@
 import { join } from "node:path";
 import type { CommandLog } from "../domain/ports/command-log.ts";
 import type { EventStore } from "../domain/ports/event-store.ts";
+import { createHash } from "node:crypto";
 import { RuleCommands } from "../commands/rules/rule-commands.ts";
-import { RULES_DDL } from "../read-models/rules-table.ts";
+import { IncidentCommands, incidentIdFor } from "../commands/incidents/incident-commands.ts";
+import { compileRule } from "../domain/alerting/rule.ts";
+import { incidentCommandFor } from "../domain/alerting/incident-mapping.ts";
+import type { GroupTransition } from "../domain/alerting/streaming-evaluation.ts";
+import type { IncidentOptions } from "./http/incident-routes.ts";
+import { StreamingEvaluator } from "./streaming-evaluator.ts";
+import { listRulesByMode, RULES_DDL } from "../read-models/rules-table.ts";
+import { INCIDENTS_DDL } from "../read-models/incidents-table.ts";
+import { CHANNELS_DDL } from "../read-models/channels-table.ts";
+import { DELIVERIES_DDL } from "../read-models/deliveries-table.ts";
+import type { ChannelOptions } from "./http/channel-routes.ts";
+import { AddressGuard } from "./notifier/address-guard.ts";
+import { DeliveryWorker } from "./notifier/delivery-worker.ts";
+import { queueNotifications } from "./notifier/outbox.ts";
+import { WebhookSender } from "./notifier/webhook-sender.ts";
 import type { RuleOptions } from "./http/rule-routes.ts";
 import { openPostgresEventStore } from "./postgres/postgres-event-store.ts";
 import { openPglite, openPostgres, type SqlClient } from "./postgres/sql-client.ts";
-import { RulesProjector } from "./rules-projector.ts";
+import { ReadModelProjector } from "./read-model-projector.ts";
 
 export const COMMANDS_TOPIC = "metrics.commands";
+export const SAMPLES_TOPIC = "metrics.samples";
 
 export interface AlertingOptions {
   /** PGlite keeps its data under `<dataDir>/pglite` unless `postgresUrl` is given. */
@@ -30,15 +46,29 @@ export interface AlertingOptions {
   /** EventStoreDB instead of the Postgres-dialect event store. */
   readonly eventStoreUrl?: string;
   readonly log: CommandLog;
+  /** Partitions of metrics.samples, should this open it first. */
+  readonly samplePartitions?: number;
   readonly now: () => number;
   readonly onError?: (error: unknown) => void;
+  /** How often the streaming evaluator steps idle groups (recovery, no-data). */
+  readonly tickMs?: number;
+  /** Networks webhooks may reach although private or loopback (CIDRs). */
+  readonly webhookAllowNets?: readonly string[];
+  /** This server's address as notification receivers should link to it. */
+  readonly externalUrl?: string;
+  /** Backoff base of notification retries. */
+  readonly deliveryBaseDelayMs?: number;
 }
 
 export interface Alerting {
   readonly sql: SqlClient;
   readonly store: EventStore;
-  readonly projector: RulesProjector;
+  readonly projector: ReadModelProjector;
   readonly rules: RuleOptions;
+  readonly incidents: IncidentOptions;
+  readonly evaluator: StreamingEvaluator;
+  readonly channels: ChannelOptions;
+  readonly deliveries: DeliveryWorker;
   close(): Promise<void>;
 }
 
@@ -52,31 +82,80 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
       url: options.eventStoreUrl,
     })
     : await openPostgresEventStore(sql);
-  await sql.exec(RULES_DDL);
+  await sql.exec(RULES_DDL + INCIDENTS_DDL + CHANNELS_DDL + DELIVERIES_DDL);
+  const guard = new AddressGuard(options.webhookAllowNets ?? []);
+  const deliveries = new DeliveryWorker({
+    db: sql.drizzle,
+    sender: new WebhookSender({ guard }),
+    now: options.now,
+    baseDelayMs: options.deliveryBaseDelayMs,
+    onError: (error) => (options.onError ?? console.error)(`notifications: ${error}`),
+  });
+  const externalUrl = options.externalUrl ?? "http://localhost:8080";
   await options.log.ensureTopic(COMMANDS_TOPIC, 1);
-  const projector = new RulesProjector(store, sql.drizzle, {
+  await options.log.ensureTopic(SAMPLES_TOPIC, options.samplePartitions ?? 8);
+  const projector = new ReadModelProjector(store, sql.drizzle, {
+    withIncident: async (tx, stored, event) =>
+      void await queueNotifications(tx, stored, event, { externalUrl }),
+    afterIncident: () => deliveries.wake(),
     onError: (error, event) =>
       (options.onError ?? console.error)(`rules projection at ${event.position}: ${error}`),
   });
+  const delivering = deliveries.start().catch((error) => (options.onError ?? console.error)(error));
   const running = projector.start().catch((error) => (options.onError ?? console.error)(error));
   const commands = new RuleCommands({ log: options.log, topic: COMMANDS_TOPIC, store });
+  const incidents = new IncidentCommands({ store });
+  const evaluator = new StreamingEvaluator({
+    log: options.log,
+    samplesTopic: SAMPLES_TOPIC,
+    commandsTopic: COMMANDS_TOPIC,
+    loadRules: async () =>
+      (await listRulesByMode(sql.drizzle, "streaming")).map((row) => ({
+        rule: compileRule(row.id, row.tenant, row.spec),
+        version: row.version,
+      })),
+    record: async (t) => {
+      const command = incidentCommandFor(
+        t,
+        incidentIdFor(t.rule.tenant, t.rule.id, t.group.key),
+        "evaluator:streaming",
+      );
+      if (command) await incidents.execute(command, transitionId(t));
+    },
+    now: options.now,
+    tickMs: options.tickMs,
+    onError: (error) => (options.onError ?? console.error)(`streaming evaluator: ${error}`),
+  });
+  const evaluating = evaluator.start().catch((error) => (options.onError ?? console.error)(error));
+  const projected = (position: bigint) => projector.projected(position);
+  const newId = () => crypto.randomUUID();
   return {
     sql,
     store,
     projector,
-    rules: {
-      commands,
-      store,
-      db: sql.drizzle,
-      projected: (position) => projector.projected(position),
-      now: options.now,
-      newId: () => crypto.randomUUID(),
-    },
+    evaluator,
+    rules: { commands, store, db: sql.drizzle, projected, now: options.now, newId },
+    incidents: { commands: incidents, db: sql.drizzle, projected, now: options.now, newId },
+    channels: { db: sql.drizzle, guard, now: options.now, newId },
+    deliveries,
     async close() {
+      await evaluator.stop();
+      await evaluating;
       await projector.stop();
       await running;
+      await deliveries.stop();
+      await delivering;
       await store.close();
       await sql.close();
     },
   };
+}
+
+/** The same transition (rule, group, kind, evaluation time) always gets the same id. */
+function transitionId(t: GroupTransition): string {
+  return createHash("sha256")
+    .update(
+      JSON.stringify([t.rule.tenant, t.rule.id, t.group.key, t.transition.type, t.transition.metadata.at]),
+    )
+    .digest("hex");
 }

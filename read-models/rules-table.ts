@@ -86,6 +86,11 @@ export async function listRules(db: Db, tenant: string): Promise<RuleRow[]> {
   );
 }
 
+/** Every live rule of every tenant in one mode, for an evaluator to load. */
+export async function listRulesByMode(db: Db, mode: string): Promise<RuleRow[]> {
+  return await db.select().from(rules).where(eq(rules.mode, mode)).orderBy(asc(rules.tenant), asc(rules.id));
+}
+
 export async function getRule(db: Db, tenant: string, id: string): Promise<RuleRow | undefined> {
   const [row] = await db.select().from(rules).where(and(eq(rules.tenant, tenant), eq(rules.id, id)));
   return row;
@@ -112,13 +117,16 @@ export async function readCheckpoint(db: Db, name: string): Promise<bigint | und
   return row?.position;
 }
 
-/** Applies one rule event at stream revision `revision` and moves the checkpoint, in the caller's transaction. */
-export async function applyRuleEvent(
-  tx: Db,
-  event: RuleEvent,
-  revision: number,
-  checkpoint: { name: string; position: bigint },
-): Promise<void> {
+/** Records that a projection has applied every event up to `position`, in the caller's transaction. */
+export async function saveCheckpoint(tx: Db, checkpoint: { name: string; position: bigint }): Promise<void> {
+  await tx.insert(projectionCheckpoints).values(checkpoint).onConflictDoUpdate({
+    target: projectionCheckpoints.name,
+    set: { position: checkpoint.position },
+  });
+}
+
+/** Applies one rule event at stream revision `revision`, in the caller's transaction. */
+export async function applyRuleEvent(tx: Db, event: RuleEvent, revision: number): Promise<void> {
   const { ruleId: id, tenant } = event.data;
   const { at, who } = event.metadata as ChangeMetadata;
   const version = revision + 1;
@@ -149,8 +157,4 @@ export async function applyRuleEvent(
       await tx.delete(rules).where(and(eq(rules.tenant, tenant), eq(rules.id, id)));
       break;
   }
-  await tx.insert(projectionCheckpoints).values(checkpoint).onConflictDoUpdate({
-    target: projectionCheckpoints.name,
-    set: { position: checkpoint.position },
-  });
 }

@@ -14,6 +14,8 @@ import { type IngestOptions, ingestRoutes } from "./ingest-routes.ts";
 import { type QueryOptions, queryRoutes } from "./query-routes.ts";
 import { type RuleOptions, ruleRoutes } from "./rule-routes.ts";
 import { type PrometheusOptions, prometheusRoutes } from "./prometheus-routes.ts";
+import { type IncidentOptions, incidentRoutes } from "./incident-routes.ts";
+import { type ChannelOptions, channelRoutes } from "./channel-routes.ts";
 import type { Telemetry } from "../telemetry.ts";
 
 export type TenantEnv = { Variables: { tenant: string } };
@@ -25,6 +27,8 @@ export interface AppOptions {
   readonly query?: QueryOptions;
   readonly rules?: RuleOptions;
   readonly prometheus?: PrometheusOptions;
+  readonly incidents?: IncidentOptions;
+  readonly channels?: ChannelOptions;
   readonly ready: () => boolean | Promise<boolean>;
   readonly logError?: (error: unknown) => void;
 }
@@ -70,6 +74,8 @@ export function createApp(options: AppOptions): Hono<TenantEnv> {
   if (options.query) app.route("/", queryRoutes(options.query));
   if (options.rules) app.route("/", ruleRoutes(options.rules));
   if (options.prometheus) app.route("/", prometheusRoutes(options.prometheus));
+  if (options.incidents) app.route("/", incidentRoutes(options.incidents));
+  if (options.channels) app.route("/", channelRoutes(options.channels));
 
   app.notFound((c) =>
     problem(c, 404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`)

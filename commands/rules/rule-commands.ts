@@ -1,8 +1,11 @@
 /**
- * Executes rule commands: the command is appended to the log topic `metrics.commands`
- * (where evaluators learn that a rule changed), then decided against the rule's stream
- * and its events appended at the revision the decision saw. A concurrent change makes
- * that append fail with `Conflict`, so of two edits at one version exactly one wins.
+ * Executes rule commands: the command is decided against the rule's stream and its
+ * events appended at the revision the decision saw; a concurrent change makes that
+ * append fail with `Conflict`, so of two edits at one version exactly one wins. The
+ * accepted command, with the version it produced, is then appended to the log topic
+ * `metrics.commands`, where evaluators learn that a rule changed and wait for the
+ * rules table to reach that version before reloading. (A crash between the two leaves
+ * evaluators to pick the change up when they next reload from SQL.)
  *
  * Event ids are derived from the command id, so a retried command that had already
  * been recorded appends nothing.
@@ -55,12 +58,6 @@ export class RuleCommands {
     const { state, revision } = await this.load(command.data.ruleId);
     const events = decideRule(command, state);
     if (events.length === 0) return { state, position: undefined };
-    const record = { ...command, metadata: { ...command.metadata, commandId } };
-    await log.append(topic, [{
-      partition: 0,
-      key: command.data.ruleId,
-      value: new TextEncoder().encode(JSON.stringify(record)),
-    }], { idempotencyKey: commandId });
     const stored: NewEvent[] = events.map((event, i) => ({
       id: derivedEventId(commandId, i),
       type: event.type,
@@ -70,7 +67,15 @@ export class RuleCommands {
     const result = await store.append(ruleStreamId(command.data.ruleId), stored, {
       expectedRevision: revision < 0 ? "no_stream" : revision,
     });
-    return { state: events.reduce(evolveRule, state), position: result.position };
+    const next = events.reduce(evolveRule, state);
+    const version = next.status === "absent" ? 0 : next.version;
+    const record = { ...command, metadata: { ...command.metadata, commandId }, version };
+    await log.append(topic, [{
+      partition: 0,
+      key: command.data.ruleId,
+      value: new TextEncoder().encode(JSON.stringify(record)),
+    }], { idempotencyKey: commandId });
+    return { state: next, position: result.position };
   }
 }
 

@@ -7,6 +7,7 @@
  * const spec = parseRuleSpec(await c.req.json()); // throws ValidationError with the field
  */
 import { z } from "zod";
+import { decodeStored } from "../stored-event.ts";
 import { ValidationError } from "../../domain/errors.ts";
 import { isValidLabelName, isValidMetricName } from "../../domain/label-rules.ts";
 import { COMPARISONS, RULE_AGGREGATIONS, type RuleSpec } from "../../domain/alerting/rule.ts";
@@ -69,10 +70,5 @@ export const RULE_EVENT_TYPES: ReadonlySet<string> = new Set(["RuleCreated", "Ru
 
 /** A rule event from the store; a malformed one is a ValidationError naming its position. */
 export function decodeRuleEvent(stored: StoredEvent): RuleEvent {
-  const result = StoredRuleEvent.safeParse(stored);
-  if (result.success) return result.data as RuleEvent;
-  const issue = result.error.issues[0];
-  throw new ValidationError(
-    `Cannot read rule event at position ${stored.position}: ${issue.path.join(".")}: ${issue.message}`,
-  );
+  return decodeStored(StoredRuleEvent, stored, "rule") as RuleEvent;
 }

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { openPglite, type SqlClient } from "../../adapters/postgres/sql-client.ts";
-import { RulesProjector } from "../../adapters/rules-projector.ts";
+import { ReadModelProjector } from "../../adapters/read-model-projector.ts";
 import { listRules } from "../../read-models/rules-table.ts";
 import { freshSchema, testPostgresUrl } from "../support/postgres.ts";
 import { ACME, GLOBEX, openRulesApp, type RulesApp } from "../support/rules-app.ts";
@@ -240,7 +240,7 @@ function rulesSuite(name: string, database: Database): void {
     // Drop the table's contents, then replay the event store into it from the start.
     await app.alerting.sql.exec("truncate rules, rule_versions");
     assert.deepEqual(await listRules(app.alerting.sql.drizzle, "acme"), []);
-    const rebuild = new RulesProjector(app.alerting.store, app.alerting.sql.drizzle, { name: "rebuild" });
+    const rebuild = new ReadModelProjector(app.alerting.store, app.alerting.sql.drizzle, { name: "rebuild" });
     void rebuild.start();
     assert.ok(await rebuild.projected(app.alerting.projector.position), "the rebuild caught up");
     await rebuild.stop();

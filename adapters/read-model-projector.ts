@@ -1,27 +1,35 @@
 /**
- * Keeps the SQL rules table up to date with the rule streams: resumes from the
- * checkpoint stored beside the table, subscribes to the event store after it and
- * applies each rule event with the checkpoint in one transaction. `projected(position)`
+ * Keeps the SQL read models of the event store up to date (the rules tables from rule
+ * streams, the incidents table from incident streams): resumes from the checkpoint
+ * stored beside the tables, subscribes to the event store after it and applies each
+ * event with the checkpoint in one transaction. `projected(position)`
  * lets a request wait until its own change is visible in the table (read your writes).
  *
  * @example
- * const projector = new RulesProjector(store, sql.drizzle);
+ * const projector = new ReadModelProjector(store, sql.drizzle);
  * void projector.start();
  * await projector.projected(result.position);
  */
 import { from, lastValueFrom, tap } from "rxjs";
 import type { EventStore, Position, StoredEvent } from "../domain/ports/event-store.ts";
+import type { IncidentEvent } from "../domain/alerting/incident.ts";
 import { decodeRuleEvent, RULE_EVENT_TYPES } from "../commands/rules/rule-schema.ts";
-import { applyRuleEvent, type Db, readCheckpoint } from "../read-models/rules-table.ts";
+import { decodeIncidentEvent, INCIDENT_EVENT_TYPES } from "../commands/incidents/incident-schema.ts";
+import { applyRuleEvent, type Db, readCheckpoint, saveCheckpoint } from "../read-models/rules-table.ts";
+import { applyIncidentEvent } from "../read-models/incidents-table.ts";
 import { rulesProjection } from "../projections/rules.ts";
 
-export interface RulesProjectorOptions {
+export interface ReadModelProjectorOptions {
   /** Name of the checkpoint row. */
   readonly name?: string;
   readonly onError?: (error: unknown, event: StoredEvent) => void;
+  /** Runs in the transaction that projects an incident event (the notification outbox). */
+  readonly withIncident?: (tx: Db, stored: StoredEvent, event: IncidentEvent) => Promise<void>;
+  /** Called after each incident event is committed. */
+  readonly afterIncident?: () => void;
 }
 
-export class RulesProjector {
+export class ReadModelProjector {
   readonly #abort = new AbortController();
   readonly #waiters = new Set<{ position: Position; resolve: () => void }>();
   readonly #name: string;
@@ -31,7 +39,7 @@ export class RulesProjector {
   constructor(
     private readonly store: EventStore,
     private readonly db: Db,
-    private readonly options: RulesProjectorOptions = {},
+    private readonly options: ReadModelProjectorOptions = {},
   ) {
     this.#name = options.name ?? "rules";
   }
@@ -74,7 +82,7 @@ export class RulesProjector {
     if (checkpoint !== undefined) this.#reached(checkpoint);
     const events$ = from(this.store.subscribe({ after: checkpoint, signal: this.#abort.signal }));
     const onError = this.options.onError ??
-      ((error, event) => console.error(`rules projection at ${event.position}: ${error}`));
+      ((error, event) => console.error(`read-model projection at ${event.position}: ${error}`));
     await lastValueFrom(
       rulesProjection(events$, { apply: (event) => this.#apply(event), onError }).pipe(
         tap((position) => this.#reached(position)),
@@ -84,10 +92,22 @@ export class RulesProjector {
   }
 
   async #apply(stored: StoredEvent): Promise<void> {
-    if (!RULE_EVENT_TYPES.has(stored.type)) return;
-    const event = decodeRuleEvent(stored);
     const checkpoint = { name: this.#name, position: stored.position };
-    await this.db.transaction((tx) => applyRuleEvent(tx, event, stored.revision, checkpoint));
+    if (RULE_EVENT_TYPES.has(stored.type)) {
+      const event = decodeRuleEvent(stored);
+      await this.db.transaction(async (tx) => {
+        await applyRuleEvent(tx, event, stored.revision);
+        await saveCheckpoint(tx, checkpoint);
+      });
+    } else if (INCIDENT_EVENT_TYPES.has(stored.type)) {
+      const event = decodeIncidentEvent(stored);
+      await this.db.transaction(async (tx) => {
+        await applyIncidentEvent(tx, event, stored.revision);
+        await this.options.withIncident?.(tx, stored, event);
+        await saveCheckpoint(tx, checkpoint);
+      });
+      this.options.afterIncident?.();
+    }
   }
 
   #reached(position: Position): void {

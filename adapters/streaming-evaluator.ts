@@ -1,0 +1,194 @@
+/**
+ * Runs streaming alert evaluation as its own consumer group (`alerts`) of
+ * `metrics.samples`, and hands each transition to `record` (the incident commands)
+ * before committing the batch's offset.
+ *
+ * Restart: the windows and the alert state are rebuilt by replaying the log from
+ * `replayHorizonMs` before the committed offset's time; transitions from replayed
+ * records below the committed offset are not handed on again (they were), those from
+ * uncommitted records are, and the incident commands derive their event ids from the
+ * transition, so a transition handed on twice is recorded once. A pending timer thus
+ * keeps its start across a restart, and no notification is repeated or lost.
+ *
+ * Rule changes arrive on `metrics.commands`; the evaluator reloads the streaming rules
+ * from SQL once the table has the command's version.
+ */
+import type { CommandLog, RecordBatch } from "../domain/ports/command-log.ts";
+import type { AlertRule } from "../domain/alerting/rule.ts";
+import { type GroupTransition, StreamingEvaluation } from "../domain/alerting/streaming-evaluation.ts";
+import { evaluateBatch } from "../projections/alerts.ts";
+
+export interface StreamingEvaluatorOptions {
+  readonly log: CommandLog;
+  readonly samplesTopic: string;
+  readonly commandsTopic: string;
+  readonly group?: string;
+  /** The streaming rules as the SQL rules table has them, with their versions. */
+  readonly loadRules: () => Promise<{ rule: AlertRule; version: number }[]>;
+  readonly record: (transition: GroupTransition) => Promise<void>;
+  readonly now: () => number;
+  readonly tickMs?: number;
+  readonly replayHorizonMs?: number;
+  readonly onError?: (error: unknown) => void;
+}
+
+export class StreamingEvaluator {
+  readonly #abort = new AbortController();
+  readonly #evaluation = new StreamingEvaluation();
+  readonly #group: string;
+  #versions = new Map<string, number>();
+  /** Transitions are recorded one at a time, in the order they were decided. */
+  #recording: Promise<void> = Promise.resolve();
+  #running?: Promise<void>;
+
+  constructor(private readonly options: StreamingEvaluatorOptions) {
+    this.#group = options.group ?? "alerts";
+  }
+
+  /** The version of each streaming rule being evaluated. */
+  get ruleVersions(): ReadonlyMap<string, number> {
+    return this.#versions;
+  }
+
+  start(): Promise<void> {
+    this.#running ??= this.#run();
+    return this.#running;
+  }
+
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#running?.catch(() => {});
+    await this.#recording;
+  }
+
+  async #run(): Promise<void> {
+    await this.#reload();
+    const { log, samplesTopic } = this.options;
+    const signal = this.#abort.signal;
+    const committed = new Map<number, number>();
+    const replayFrom = new Map<number, number>();
+    for (const o of await log.offsets(samplesTopic, this.#group)) {
+      // A group that never committed starts at the end: history from before the
+      // evaluator existed only warms the windows, it is not alerted on.
+      const next = o.committed ?? o.end;
+      committed.set(o.partition, next);
+      replayFrom.set(o.partition, await this.#replayStart(o.partition, o.earliest, next));
+    }
+    const ticker = setInterval(() => this.#tick(), this.options.tickMs ?? 1000);
+    const commands = this.#followCommands();
+    try {
+      for await (
+        let batch of log.consume({
+          group: this.#group,
+          topic: samplesTopic,
+          startAt: (partition) => replayFrom.get(partition),
+          signal,
+        })
+      ) {
+        const next = committed.get(batch.partition) ?? 0;
+        if (batch.firstOffset < next) {
+          // Replayed records are stepped on their own, as they were the first time, and
+          // their transitions were handed on then.
+          const replayed = batch.records.filter((r) => r.offset < next);
+          evaluateBatch(this.#evaluation, {
+            ...batch,
+            records: replayed,
+            lastOffset: replayed.at(-1)!.offset,
+          });
+          if (batch.lastOffset < next) continue;
+          const fresh = batch.records.filter((r) => r.offset >= next);
+          batch = { ...batch, records: fresh, firstOffset: fresh[0].offset };
+        }
+        await this.#hand(evaluateBatch(this.#evaluation, batch));
+        await log.commit(this.#group, samplesTopic, batch.partition, batch.lastOffset + 1);
+      }
+    } finally {
+      clearInterval(ticker);
+      await commands.catch(() => {});
+    }
+  }
+
+  /** The first offset appended within the replay horizon before the committed one (binary search on time). */
+  async #replayStart(partition: number, earliest: number, committed: number): Promise<number> {
+    const { log, samplesTopic } = this.options;
+    if (committed <= earliest) return committed;
+    const [last] = await log.read(samplesTopic, partition, committed - 1, 1);
+    if (last === undefined) return committed;
+    const horizon = last.timestamp - (this.options.replayHorizonMs ?? 1_800_000);
+    let lo = earliest;
+    let hi = committed - 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const [record] = await log.read(samplesTopic, partition, mid, 1);
+      if (record === undefined || record.timestamp < horizon) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  #tick(): void {
+    const transitions = this.#evaluation.tick(this.options.now());
+    if (transitions.length > 0) void this.#hand(transitions);
+  }
+
+  #hand(transitions: GroupTransition[]): Promise<void> {
+    for (const t of transitions) {
+      this.#recording = this.#recording.then(() => this.#retrying(() => this.options.record(t)));
+    }
+    return this.#recording;
+  }
+
+  async #retrying(work: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; !this.#abort.signal.aborted || attempt === 0; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        this.options.onError?.(error);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 50 * 2 ** attempt)));
+      }
+    }
+  }
+
+  async #followCommands(): Promise<void> {
+    const { log, commandsTopic } = this.options;
+    const ends = new Map((await log.offsets(commandsTopic)).map((o) => [o.partition, o.end]));
+    for await (
+      const batch of log.consume({
+        group: `${this.#group}-rules`,
+        topic: commandsTopic,
+        startAt: (partition) => ends.get(partition),
+        signal: this.#abort.signal,
+      })
+    ) {
+      await this.#awaitVersions(batch);
+      await log.commit(`${this.#group}-rules`, commandsTopic, batch.partition, batch.lastOffset + 1);
+    }
+  }
+
+  /** Reloads until the table shows every rule of the batch at (at least) its command's version. */
+  async #awaitVersions(batch: RecordBatch): Promise<void> {
+    const wanted = batch.records.map((r) => JSON.parse(new TextDecoder().decode(r.value)) as RuleChange);
+    for (let attempt = 0; attempt < 100 && !this.#abort.signal.aborted; attempt++) {
+      await this.#reload();
+      const settled = wanted.every((c) => {
+        const version = this.#versions.get(c.data.ruleId);
+        const streaming = c.type !== "DeleteRule" && c.data.spec?.mode === "streaming";
+        return streaming ? (version ?? 0) >= c.version : version === undefined;
+      });
+      if (settled) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  async #reload(): Promise<void> {
+    const loaded = await this.options.loadRules();
+    this.#versions = new Map(loaded.map(({ rule, version }) => [rule.id, version]));
+    this.#evaluation.setRules(loaded.map(({ rule }) => rule));
+  }
+}
+
+interface RuleChange {
+  readonly type: string;
+  readonly data: { readonly ruleId: string; readonly spec?: { readonly mode?: string } };
+  readonly version: number;
+}
