@@ -13,6 +13,7 @@ import type { TenantDirectory } from "./tenants.ts";
 import { type IngestOptions, ingestRoutes } from "./ingest-routes.ts";
 import { type QueryOptions, queryRoutes } from "./query-routes.ts";
 import { type RuleOptions, ruleRoutes } from "./rule-routes.ts";
+import { cardinalityRoutes } from "./cardinality-route.ts";
 import type { Telemetry } from "../telemetry.ts";
 
 export type TenantEnv = { Variables: { tenant: string } };
@@ -65,6 +66,10 @@ export function createApp(options: AppOptions): Hono<TenantEnv> {
   app.use("/write", authenticate);
 
   if (options.ingest) app.route("/", ingestRoutes(options.ingest));
+  if (options.ingest?.limits) {
+    const { limits, now } = options.ingest;
+    app.route("/", cardinalityRoutes({ limits, store: options.query?.store, now }));
+  }
   if (options.query) app.route("/", queryRoutes(options.query));
   if (options.rules) app.route("/", ruleRoutes(options.rules));
 
