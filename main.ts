@@ -13,6 +13,7 @@ import { openSqliteLog } from "./adapters/embedded-log/sqlite-log.ts";
 import { openKafkaLog } from "./adapters/kafka/kafka-log.ts";
 import { openClickHouseStore } from "./adapters/clickhouse/clickhouse-store.ts";
 import { createApp } from "./adapters/http/app.ts";
+import { defaultTenantLimits, IngestLimits } from "./adapters/http/ingest-limits.ts";
 import { TenantDirectory } from "./adapters/http/tenants.ts";
 import { Projector } from "./adapters/projector.ts";
 import { Telemetry } from "./adapters/telemetry.ts";
@@ -28,6 +29,17 @@ const DAY_MS = 86_400_000;
 const SAMPLES_TOPIC = "metrics.samples";
 
 const positiveInt = z.coerce.number().int().positive();
+
+/** `LOOKOUT_TENANT_LIMITS`: per-tenant overrides of the ingest limits. */
+const TenantLimitOverrides = z.record(
+  z.string(),
+  z.object({
+    ingestRate: z.number().int().nonnegative(),
+    ingestBurst: z.number().int().positive(),
+    maxActiveSeries: z.number().int().positive(),
+    maxActiveSeriesPerMetric: z.number().int().positive(),
+  }).partial().strict(),
+);
 
 export const Config = z.object({
   PORT: positiveInt.default(8080),
@@ -55,6 +67,23 @@ export const Config = z.object({
   LOOKOUT_PROJECTION_BATCH_RECORDS: positiveInt.default(1000),
   LOOKOUT_PROJECTION_LINGER_MS: z.coerce.number().int().nonnegative().default(100),
   LOOKOUT_INGEST_SERIES_CACHE: positiveInt.default(262_144),
+  LOOKOUT_INGEST_RATE: z.coerce.number().int().nonnegative().default(defaultTenantLimits.ingestRate),
+  LOOKOUT_INGEST_BURST: positiveInt.default(defaultTenantLimits.ingestBurst),
+  LOOKOUT_MAX_ACTIVE_SERIES: positiveInt.default(defaultTenantLimits.maxActiveSeries),
+  LOOKOUT_MAX_ACTIVE_SERIES_PER_METRIC: positiveInt.default(defaultTenantLimits.maxActiveSeriesPerMetric),
+  LOOKOUT_ACTIVE_SERIES_WINDOW_SECONDS: positiveInt.default(defaultTenantLimits.activeSeriesWindowMs / 1000),
+  LOOKOUT_TENANT_LIMITS: z.string().default("{}").transform((text, ctx) => {
+    const parsed = TenantLimitOverrides.safeParse((() => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        return undefined;
+      }
+    })());
+    if (parsed.success) return parsed.data;
+    ctx.addIssue({ code: "custom", message: `must be JSON like {"acme":{"ingestRate":1000}}` });
+    return z.NEVER;
+  }),
   LOOKOUT_POSTGRES_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   LOOKOUT_WEBHOOK_ALLOW_NETS: z.string().default(""),
   LOOKOUT_ALERT_TICK_MS: positiveInt.default(1000),
@@ -227,6 +256,16 @@ async function main(): Promise<void> {
       maxFutureMs: config.LOOKOUT_MAX_FUTURE_SECONDS * 1000,
       now: Date.now,
       seriesCacheEntries: config.LOOKOUT_INGEST_SERIES_CACHE,
+      limits: new IngestLimits({
+        defaults: {
+          ingestRate: config.LOOKOUT_INGEST_RATE,
+          ingestBurst: config.LOOKOUT_INGEST_BURST,
+          maxActiveSeries: config.LOOKOUT_MAX_ACTIVE_SERIES,
+          maxActiveSeriesPerMetric: config.LOOKOUT_MAX_ACTIVE_SERIES_PER_METRIC,
+          activeSeriesWindowMs: config.LOOKOUT_ACTIVE_SERIES_WINDOW_SECONDS * 1000,
+        },
+        overrides: config.LOOKOUT_TENANT_LIMITS,
+      }),
     },
     query: {
       store,

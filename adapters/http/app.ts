@@ -16,6 +16,7 @@ import { type RuleOptions, ruleRoutes } from "./rule-routes.ts";
 import { type PrometheusOptions, prometheusRoutes } from "./prometheus-routes.ts";
 import { type IncidentOptions, incidentRoutes } from "./incident-routes.ts";
 import { type ChannelOptions, channelRoutes } from "./channel-routes.ts";
+import { cardinalityRoutes } from "./cardinality-route.ts";
 import type { Telemetry } from "../telemetry.ts";
 
 export type TenantEnv = { Variables: { tenant: string } };
@@ -71,6 +72,10 @@ export function createApp(options: AppOptions): Hono<TenantEnv> {
   app.use("/write", authenticate);
 
   if (options.ingest) app.route("/", ingestRoutes(options.ingest));
+  if (options.ingest?.limits) {
+    const { limits, now } = options.ingest;
+    app.route("/", cardinalityRoutes({ limits, store: options.query?.store, now }));
+  }
   if (options.query) app.route("/", queryRoutes(options.query));
   if (options.rules) app.route("/", ruleRoutes(options.rules));
   if (options.prometheus) app.route("/", prometheusRoutes(options.prometheus));

@@ -23,6 +23,7 @@
  */
 import { createHash } from "node:crypto";
 import { type Context, Hono } from "hono";
+import { PayloadTooLarge } from "../../domain/errors.ts";
 import type { LabelLimits } from "../../domain/label-rules.ts";
 import { appendSamples, type SampleLog } from "../../commands/ingest/append-samples.ts";
 import { decodeDatadogV1 } from "../../commands/ingest/datadog-v1.ts";
@@ -40,6 +41,7 @@ import { readRemoteWriteBody, remoteWriteReply, remoteWriteVersion } from "./rem
 import { snappyBlock } from "./snappy-block.ts";
 import { otlpEncoding, otlpReply, otlpRequest } from "./otlp-reply.ts";
 import { problem } from "./problem.ts";
+import type { IngestLimits } from "./ingest-limits.ts";
 import type { Telemetry } from "../telemetry.ts";
 import type { TenantEnv } from "./app.ts";
 
@@ -53,6 +55,8 @@ export interface IngestOptions {
   readonly now: () => number;
   /** Series remembered per tenant by the decoders (see `SeriesCache`); default 262,144. */
   readonly seriesCacheEntries?: number;
+  /** Per-tenant ingest rate and active-series limits; none when absent. */
+  readonly limits?: IngestLimits;
 }
 
 const decoder = new TextDecoder();
@@ -88,6 +92,28 @@ export function ingestRoutes(options: IngestOptions): Hono<TenantEnv> {
   };
 
   const snappy = snappyBlock();
+  const limits = options.limits;
+  if (limits) {
+    options.telemetry.gauge(
+      "lookout_active_series",
+      "Active series per tenant, as the cardinality limit counts them.",
+      () => Promise.resolve(limits.tenants().map(([tenant, active]) => [{ tenant }, active.count] as const)),
+    );
+  }
+
+  const rateLimited = (
+    c: Context<TenantEnv>,
+    tenant: string,
+    why: string,
+    retryAfterMs: number,
+    samples: number,
+  ) => {
+    const reason = "rate_limited";
+    if (samples > 0) options.telemetry.count("lookout_samples_rejected_total", { tenant, reason }, samples);
+    options.telemetry.count("lookout_requests_rejected_total", { tenant, reason });
+    c.header("retry-after", String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
+    return problem(c, 429, reason, `Cannot ingest for tenant "${tenant}": ${why}`);
+  };
 
   /**
    * Reads, decodes and appends one request. `rejectAll` answers a request in which
@@ -102,17 +128,37 @@ export function ingestRoutes(options: IngestOptions): Hono<TenantEnv> {
     rejectAll?: (result: R) => Response,
   ): Promise<Response> => {
     const tenant = c.get("tenant");
-    const bytes = await read();
+    const now = options.now();
+    // A tenant whose bucket is empty is refused before its body is read or decoded,
+    // so a flood of refused requests costs other tenants next to nothing.
+    const bucket = options.limits?.rate(tenant, now);
+    const early = bucket?.precheck(now);
+    if (early !== undefined && !early.ok) {
+      await c.req.raw.body?.cancel().catch(() => {});
+      return rateLimited(c, tenant, early.reason, early.retryAfterMs, 0);
+    }
+    const bytes = await read().catch((error) => {
+      if (error instanceof PayloadTooLarge) {
+        options.telemetry.count("lookout_requests_rejected_total", { tenant, reason: "payload_too_large" });
+      }
+      throw error;
+    });
+    const active = options.limits?.series(tenant, now);
     const result = decode(bytes, {
       tenant,
       limits: options.labels,
-      now: options.now(),
+      now,
       maxAgeMs: options.rawRetentionMs,
       maxFutureMs: options.maxFutureMs,
       seriesCache: cacheOf(tenant),
+      admit: active && ((def) => active.admit(def.id, def.metric, now)),
     });
     for (const [reason, count] of Object.entries(result.rejectedSamples)) {
       options.telemetry.count("lookout_samples_rejected_total", { tenant, reason }, count);
+    }
+    const verdict = bucket?.take(result.acceptedSamples, now);
+    if (verdict !== undefined && !verdict.ok) {
+      return rateLimited(c, tenant, verdict.reason, verdict.retryAfterMs, result.acceptedSamples);
     }
     if (result.acceptedSamples === 0 && result.rejectedSeries.length > 0) {
       if (rejectAll) return rejectAll(result);

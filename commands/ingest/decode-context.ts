@@ -15,7 +15,9 @@
  * - `too_old`, `too_far_in_future`: outside the window;
  * - `invalid_timestamp`: missing or not a finite number;
  * - `invalid_value`: missing or not a number (the format decides which strings count);
- * - `invalid_series`: every sample of a series rejected as a whole.
+ * - `invalid_series`: every sample of a series rejected as a whole;
+ * - `cardinality_limit`: the series is new and the tenant or its metric is at its
+ *   active-series limit (`admit`).
  *
  * @example
  * const collector = new DecodeCollector(ctx);
@@ -40,6 +42,11 @@ export interface DecodeContext {
   readonly maxFutureMs: number;
   /** The tenant's series cache, for decoders that can key a series before parsing it. */
   readonly seriesCache?: SeriesCache;
+  /**
+   * The tenant's cardinality limit: called for every series with an accepted sample,
+   * returns why a new series is refused (see `domain/limits/active-series.ts`).
+   */
+  readonly admit?: (def: SeriesDef) => string | undefined;
 }
 
 export interface SeriesRejection {
@@ -142,6 +149,7 @@ export class DecodeCollector {
     let tooOld = 0;
     let tooNew = 0;
     let badValue = 0;
+    let refused: string | undefined;
     for (let i = 0; i < count; i++) {
       const timestamp = samples.timestampAt(i);
       if (timestamp !== timestamp) {
@@ -162,7 +170,13 @@ export class DecodeCollector {
         continue;
       }
       if (slot < 0) {
-        slot = this.#slotOf(known ?? { id: seriesId(this.#ctx.tenant, metric, labels), metric, labels });
+        const def = known ?? { id: seriesId(this.#ctx.tenant, metric, labels), metric, labels };
+        refused = this.#ctx.admit?.(def);
+        if (refused !== undefined) {
+          this.#count("cardinality_limit", count - i);
+          break;
+        }
+        slot = this.#slotOf(def);
       }
       builder.addSample(slot, timestamp, value);
     }
@@ -170,7 +184,9 @@ export class DecodeCollector {
     this.#count("too_old", tooOld);
     this.#count("too_far_in_future", tooNew);
     this.#count("invalid_value", badValue);
-    if (slot < 0) {
+    if (refused !== undefined) {
+      this.#rejectedSeries.push({ index, metric, reason: refused });
+    } else if (slot < 0) {
       this.#rejectedSeries.push({
         index,
         metric,

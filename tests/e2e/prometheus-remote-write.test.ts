@@ -176,7 +176,7 @@ Deno.test({
         await waitFor(async () => (await prom.scalar(`count_over_time(up[${WINDOW_S}s])`)) >= 8, 60_000, {
           what: "Prometheus to scrape itself 8 times",
         });
-        const at = Date.now() - 3000;
+        const at = Date.now() - 5000;
         const from = Math.floor((at - WINDOW_S * 1000) / STEP) * STEP;
         const to = at + STEP;
         const expected = byMetric(await prom.rangeVector('{job="prometheus"}', at));
@@ -200,7 +200,7 @@ Deno.test({
                 nanOnly = found.nanOnly;
                 return found.diff.length === 0 || found.diff.slice(0, 5).join("; ");
               },
-              30_000,
+              60_000,
               { what: `Lookout to hold every sample of ${metric}`, intervalMs: 500 },
             );
             assert.equal(diff, true, `${metric}: ${diff}`);

@@ -108,6 +108,16 @@ export class Program {
     return this.#child !== undefined;
   }
 
+  /** Resident and peak resident memory of the running program in bytes (`/proc/<pid>/status`). */
+  memory(): { rss: number; peak: number } {
+    const child = this.#child;
+    if (!child) throw new Error("The program is not running");
+    const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+    const kb = (field: string) =>
+      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) * 1024;
+    return { rss: kb("VmRSS"), peak: kb("VmHWM") };
+  }
+
   /** Everything the program printed so far, prefixed with the run number and stream. */
   output(): string {
     return this.#output.join("\n");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { deflateRawSync, deflateSync, gzipSync } from "node:zlib";
+import { deflateRawSync, deflateSync, gzipSync, zstdCompressSync } from "node:zlib";
 import { readBody } from "../../adapters/http/read-body.ts";
-import { PayloadTooLarge, ValidationError } from "../../domain/errors.ts";
+import { PayloadTooLarge, UnsupportedMediaType, ValidationError } from "../../domain/errors.ts";
 
 const limits = { maxCompressedBytes: 512_000, maxDecompressedBytes: 5_242_880 };
 const text = '{"series":[' + Array.from({ length: 2000 }, (_, i) => `{"metric":"m${i}"}`).join(",") + "]}";
@@ -48,9 +48,9 @@ Deno.test("readBody: an unknown encoding is refused by name before the body is r
   await assert.rejects(
     readBody(body, "br", limits),
     (e: unknown) =>
-      e instanceof ValidationError &&
+      e instanceof UnsupportedMediaType &&
       e.message ===
-        'Cannot accept request: content encoding "br" is not supported (use gzip, deflate or identity)',
+        'Cannot accept request: content encoding "br" is not supported (use gzip, deflate, zstd or identity)',
   );
   assert.equal(body.locked, false);
 });
@@ -142,4 +142,24 @@ Deno.test("readBody: corrupt or truncated compressed data is a validation error"
         e.message.startsWith(`Cannot accept request: the ${encoding} body is corrupt (`),
     );
   }
+});
+
+Deno.test("readBody: zstd is decoded, and a zstd bomb stops at the limit with 413", async () => {
+  const text = "zstd body ".repeat(1000);
+  const out = await readBody(streamOf(zstdCompressSync(new TextEncoder().encode(text))), "zstd", limits);
+  assert.equal(decode(out), text);
+  const bomb = zstdCompressSync(new Uint8Array(200 * 1024 * 1024));
+  const before = Deno.memoryUsage().rss;
+  await assert.rejects(
+    readBody(streamOf(bomb), "zstd", { maxCompressedBytes: 1 << 20, maxDecompressedBytes: 1 << 20 }),
+    (e: unknown) => e instanceof PayloadTooLarge && /decompresses to more than 1048576 bytes/.test(e.message),
+  );
+  const grown = Deno.memoryUsage().rss - before;
+  console.log(
+    `zstd bomb of ${bomb.length} bytes (200 MiB inflated): resident memory grew ${
+      (grown / 1e6).toFixed(1)
+    } MB`,
+  );
+  assert.ok(grown < 32 * 1024 * 1024, `grew ${grown} bytes`);
+  await assert.rejects(readBody(streamOf(Uint8Array.from([1, 2, 3, 4, 5])), "zstd", limits), ValidationError);
 });
