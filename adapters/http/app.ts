@@ -14,6 +14,7 @@ import { type IngestOptions, ingestRoutes } from "./ingest-routes.ts";
 import { type QueryOptions, queryRoutes } from "./query-routes.ts";
 import { type RuleOptions, ruleRoutes } from "./rule-routes.ts";
 import { type PrometheusOptions, prometheusRoutes } from "./prometheus-routes.ts";
+import { type WebOptions, webRoutes } from "./web-routes.ts";
 import type { Telemetry } from "../telemetry.ts";
 
 export type TenantEnv = { Variables: { tenant: string } };
@@ -25,6 +26,7 @@ export interface AppOptions {
   readonly query?: QueryOptions;
   readonly rules?: RuleOptions;
   readonly prometheus?: PrometheusOptions;
+  readonly web?: WebOptions;
   readonly ready: () => boolean | Promise<boolean>;
   readonly logError?: (error: unknown) => void;
 }
@@ -66,10 +68,13 @@ export function createApp(options: AppOptions): Hono<TenantEnv> {
   app.use("/otlp/*", authenticate);
   app.use("/write", authenticate);
 
+  // Before ingest: POST /api/v1/series is a Prometheus lookup with a form body and
+  // Datadog's v1 intake otherwise; the Prometheus handler passes the latter on.
+  if (options.prometheus) app.route("/", prometheusRoutes(options.prometheus));
   if (options.ingest) app.route("/", ingestRoutes(options.ingest));
   if (options.query) app.route("/", queryRoutes(options.query));
   if (options.rules) app.route("/", ruleRoutes(options.rules));
-  if (options.prometheus) app.route("/", prometheusRoutes(options.prometheus));
+  if (options.web) app.route("/", webRoutes(options.web));
 
   app.notFound((c) =>
     problem(c, 404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`)
