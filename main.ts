@@ -277,6 +277,10 @@ async function main(): Promise<void> {
       context: () => ({ now: Date.now(), retention, allowedLatenessMs }),
     },
     rules: alerting.rules,
+    web: {
+      webDir: new URL("./web/", import.meta.url).pathname,
+      vendorDir: new URL("./node_modules/uplot/dist/", import.meta.url).pathname,
+    },
     prometheus: {
       store,
       limits: {

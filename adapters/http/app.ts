@@ -17,6 +17,7 @@ import { type PrometheusOptions, prometheusRoutes } from "./prometheus-routes.ts
 import { type IncidentOptions, incidentRoutes } from "./incident-routes.ts";
 import { type ChannelOptions, channelRoutes } from "./channel-routes.ts";
 import { cardinalityRoutes } from "./cardinality-route.ts";
+import { type WebOptions, webRoutes } from "./web-routes.ts";
 import type { Telemetry } from "../telemetry.ts";
 
 export type TenantEnv = { Variables: { tenant: string } };
@@ -30,6 +31,7 @@ export interface AppOptions {
   readonly prometheus?: PrometheusOptions;
   readonly incidents?: IncidentOptions;
   readonly channels?: ChannelOptions;
+  readonly web?: WebOptions;
   readonly ready: () => boolean | Promise<boolean>;
   readonly logError?: (error: unknown) => void;
 }
@@ -71,6 +73,9 @@ export function createApp(options: AppOptions): Hono<TenantEnv> {
   app.use("/otlp/*", authenticate);
   app.use("/write", authenticate);
 
+  // Before ingest: POST /api/v1/series is a Prometheus lookup with a form body and
+  // Datadog's v1 intake otherwise; the Prometheus handler passes the latter on.
+  if (options.prometheus) app.route("/", prometheusRoutes(options.prometheus));
   if (options.ingest) app.route("/", ingestRoutes(options.ingest));
   if (options.ingest?.limits) {
     const { limits, now } = options.ingest;
@@ -81,6 +86,7 @@ export function createApp(options: AppOptions): Hono<TenantEnv> {
   if (options.prometheus) app.route("/", prometheusRoutes(options.prometheus));
   if (options.incidents) app.route("/", incidentRoutes(options.incidents));
   if (options.channels) app.route("/", channelRoutes(options.channels));
+  if (options.web) app.route("/", webRoutes(options.web));
 
   app.notFound((c) =>
     problem(c, 404, "not_found", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`)

@@ -151,9 +151,11 @@ export function prometheusRoutes(options: PrometheusOptions): Hono<TenantEnv> {
     app.post(path, handler);
   }
   app.get("/api/v1/series", series);
-  // A JSON body on this path is Datadog's v1 series intake, not a Prometheus lookup.
+  // Any other body on this path is Datadog's v1 series intake (ingest-routes.ts).
   app.post("/api/v1/series", async (c, next) => {
-    if ((c.req.header("content-type") ?? "").includes("json")) return await next();
+    if (!(c.req.header("content-type") ?? "").includes("application/x-www-form-urlencoded")) {
+      return await next();
+    }
     return await series(c);
   });
   app.get("/api/v1/status/buildinfo", (c) =>

@@ -67,6 +67,7 @@ export async function aggregateInstant(
   };
   const where = seriesWhere(tenant, request.matchers, from, to, params);
   const groups = request.by.map((name, i) => {
+    if (name === "__name__") return `m.name AS g${i}`;
     params[`by${i}`] = name;
     return `m.set[{by${i}:String}] AS g${i}`;
   });
@@ -87,7 +88,8 @@ export async function aggregateInstant(
        ) AS k
        WHERE NOT stale
      ) AS x
-     INNER JOIN (SELECT series_id, any(labels) AS set FROM series WHERE ${where} GROUP BY series_id) AS m
+     INNER JOIN (SELECT series_id, any(metric) AS name, any(labels) AS set FROM series WHERE ${where}
+                 GROUP BY series_id) AS m
        ON x.series_id = m.series_id
      GROUP BY ${[...request.by.map((_, i) => `g${i}`), "k"].join(", ")}`,
     params,

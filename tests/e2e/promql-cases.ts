@@ -42,6 +42,7 @@ export const PROMQL_CASES: readonly PromqlCase[] = [
   { query: "min by (region) (cpu_usage)" },
   { query: "max without (host) (cpu_usage)" },
   { query: "count by (job) (http_requests_total)" },
+  { query: 'count by (__name__) ({__name__=~"cpu_usage|mem_limit"})' },
   { query: "stddev by (region) (cpu_usage)" },
   { query: "quantile by (region) (0.75, cpu_usage)" },
   { query: "topk(2, cpu_usage)" },
