@@ -34,7 +34,7 @@ export interface StreamingEvaluatorOptions {
 
 export class StreamingEvaluator {
   readonly #abort = new AbortController();
-  readonly #evaluation = new StreamingEvaluation();
+  #evaluation = new StreamingEvaluation();
   readonly #group: string;
   #versions = new Map<string, number>();
   /** Transitions are recorded one at a time, in the order they were decided. */
@@ -51,8 +51,32 @@ export class StreamingEvaluator {
   }
 
   start(): Promise<void> {
-    this.#running ??= this.#run();
+    this.#running ??= this.#supervise();
     return this.#running;
+  }
+
+  /**
+   * Runs until stopped. A failing log (a broker away, a lost group member) ends a run;
+   * the next one starts from the committed offsets with fresh state and replays the
+   * horizon, exactly as a restarted process would, so nothing is stepped twice.
+   */
+  async #supervise(): Promise<void> {
+    for (let attempt = 0; !this.#abort.signal.aborted; attempt++) {
+      const run = new AbortController();
+      const stop = () => run.abort();
+      this.#abort.signal.addEventListener("abort", stop, { once: true });
+      try {
+        await this.#run(run.signal);
+        return;
+      } catch (error) {
+        if (this.#abort.signal.aborted) return;
+        this.options.onError?.(error);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
+      } finally {
+        run.abort();
+        this.#abort.signal.removeEventListener("abort", stop);
+      }
+    }
   }
 
   async stop(): Promise<void> {
@@ -61,10 +85,10 @@ export class StreamingEvaluator {
     await this.#recording;
   }
 
-  async #run(): Promise<void> {
+  async #run(signal: AbortSignal): Promise<void> {
+    this.#evaluation = new StreamingEvaluation();
     await this.#reload();
     const { log, samplesTopic } = this.options;
-    const signal = this.#abort.signal;
     const committed = new Map<number, number>();
     const replayFrom = new Map<number, number>();
     for (const o of await log.offsets(samplesTopic, this.#group)) {
@@ -75,7 +99,9 @@ export class StreamingEvaluator {
       replayFrom.set(o.partition, await this.#replayStart(o.partition, o.earliest, next));
     }
     const ticker = setInterval(() => this.#tick(), this.options.tickMs ?? 1000);
-    const commands = this.#followCommands();
+    const following = new AbortController();
+    signal.addEventListener("abort", () => following.abort(), { once: true });
+    const commands = this.#followCommands(following.signal);
     try {
       for await (
         let batch of log.consume({
@@ -104,6 +130,7 @@ export class StreamingEvaluator {
       }
     } finally {
       clearInterval(ticker);
+      following.abort();
       await commands.catch(() => {});
     }
   }
@@ -149,7 +176,7 @@ export class StreamingEvaluator {
     }
   }
 
-  async #followCommands(): Promise<void> {
+  async #followCommands(signal: AbortSignal): Promise<void> {
     const { log, commandsTopic } = this.options;
     const ends = new Map((await log.offsets(commandsTopic)).map((o) => [o.partition, o.end]));
     for await (
@@ -157,7 +184,7 @@ export class StreamingEvaluator {
         group: `${this.#group}-rules`,
         topic: commandsTopic,
         startAt: (partition) => ends.get(partition),
-        signal: this.#abort.signal,
+        signal,
       })
     ) {
       await this.#awaitVersions(batch);
