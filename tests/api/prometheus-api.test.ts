@@ -182,6 +182,14 @@ Deno.test("prometheus api: tenant isolation on every query endpoint", async () =
     assert.deepEqual((r.body.data as { result: unknown[] }).result, []);
     const series = await p.prom(GLOBEX_KEY, "/api/v1/series", { "match[]": '{__name__=~".+"}', ...range });
     assert.deepEqual(series.body.data, [{ __name__: "req_total", job: "api", i: "z" }]);
+    // POST with a form body is the Prometheus lookup (a JSON body on this path is Datadog's v1 intake).
+    const posted = await p.prom(
+      GLOBEX_KEY,
+      "/api/v1/series",
+      { "match[]": '{__name__=~".+"}', ...range },
+      "POST",
+    );
+    assert.deepEqual(posted.body.data, series.body.data);
     const labels = await p.prom(GLOBEX_KEY, "/api/v1/labels", range, "POST");
     assert.deepEqual(labels.body.data, ["__name__", "i", "job"]);
     const names = await p.prom(GLOBEX_KEY, "/api/v1/label/__name__/values", range);
