@@ -5,6 +5,8 @@
  * Stages (default: ingest raw rollup e2e), each in its own process because chDB
  * allows one data directory per process:
  * - `ingest`: decode + validate + split + encode + append to the embedded log, in-process;
+ *   then per protocol (remote write, Influx, Datadog v1, OTLP) through the HTTP app,
+ *   beside VictoriaMetrics on the same bodies (`stage-protocols.ts`);
  * - `raw`, `rollup`: the Projector over a pre-filled log into chDB;
  * - `e2e`: `main.ts` and VictoriaMetrics fed by `loadgen.ts` until a count query
  *   returns every sample;
@@ -18,6 +20,7 @@
  */
 import { describeMachine, fmt, type Machine } from "./proc.ts";
 import type { IngestCaseResult } from "./stage-ingest.ts";
+import type { ProtocolResult } from "./stage-protocols.ts";
 import type { E2eResult } from "./stage-e2e.ts";
 
 const STAGES = ["ingest", "raw", "rollup", "e2e"] as const;
@@ -49,6 +52,7 @@ interface ProjectionResult {
 
 interface Results {
   ingest?: { cases: IngestCaseResult[] };
+  protocols?: { series: number; results: ProtocolResult[] };
   raw?: ProjectionResult;
   rollup?: ProjectionResult;
   e2e?: { victoriaMetrics?: string; pointsPerLine: number; concurrency: number; results: E2eResult[] };
@@ -94,6 +98,7 @@ for (const stage of stages) {
   switch (stage) {
     case "ingest":
       results.ingest = await runStage("stage-ingest.ts", []) as Results["ingest"];
+      results.protocols = await runStage("stage-protocols.ts", []) as Results["protocols"];
       break;
     case "raw":
     case "rollup":
@@ -141,6 +146,18 @@ function summary(r: Results): Row[] {
       `≥ ${fmt.rate(TARGETS.ingest)}`,
       ratio(c.samplesPerCpuSecond, TARGETS.ingest),
       ratio(c.samplesPerCpuSecond, vmPerCpu),
+    ]);
+  }
+  for (const p of r.protocols?.results ?? []) {
+    rows.push([
+      `ingest ${p.protocol} 10k×1 via HTTP app, log sync=normal (VM: same bodies, same protocol)`,
+      fmt.rate(p.lookoutPerCpuSecond),
+      fmt.rate(p.lookoutPerSecond),
+      `≥ 1.00× VM`,
+      ratio(p.lookoutPerCpuSecond, TARGETS.ingest),
+      p.vmPerCpuSecond === undefined
+        ? "no peer (VM 1.79)"
+        : `${p.ratio!.toFixed(2)}× (VM ${fmt.rate(p.vmPerCpuSecond)})`,
     ]);
   }
   for (
