@@ -83,24 +83,25 @@ class ClickHouseStore implements AnalyticsStore {
    * the embedded engine takes one statement at a time; a server takes them in parallel.
    */
   #queue: Promise<unknown> = Promise.resolve();
+  /** chDB: every setting a statement has set on the session, with its default. */
+  readonly #defaults = new Map<string, string | number>();
 
   constructor(private readonly client: ClickHouseClient, private readonly staging: Staging) {}
 
   async command(sql: string, params?: QueryParams): Promise<void> {
-    await this.#guard(() => this.client.command({ query: sql, query_params: params }));
+    await this.#guard(
+      undefined,
+      (settings) => this.client.command({ query: sql, query_params: params, clickhouse_settings: settings }),
+    );
   }
 
-  async query<T>(
-    sql: string,
-    params?: QueryParams,
-    settings?: Record<string, string | number>,
-  ): Promise<T[]> {
-    return await this.#guard(async () => {
+  async query<T>(sql: string, params?: QueryParams, own?: Record<string, string | number>): Promise<T[]> {
+    return await this.#guard(own, async (settings) => {
       const rs = await this.client.query({
         query: sql,
         query_params: params,
         format: "JSONEachRow",
-        clickhouse_settings: settings as Record<string, string>,
+        clickhouse_settings: settings,
       });
       return await rs.json<T>();
     });
@@ -108,28 +109,28 @@ class ClickHouseStore implements AnalyticsStore {
 
   async insertRows(table: string, rows: readonly Record<string, unknown>[], token?: string): Promise<void> {
     if (rows.length === 0) return;
-    await this.#guard(() =>
+    await this.#guard(tokenSetting(token), (settings) =>
       this.client.insert({
         table,
         values: rows as Record<string, unknown>[],
         format: "JSONEachRow",
-        clickhouse_settings: token ? { insert_deduplication_token: token } : undefined,
-      })
-    );
+        clickhouse_settings: settings,
+      }));
   }
 
   async insertBlock(block: ColumnBlock, inserts: readonly BlockInsert[]): Promise<void> {
     if (block.rows === 0 || inserts.length === 0) return;
     const body = encodeNativeBlock(block);
-    const settings = (insert: BlockInsert) =>
-      insert.deduplicationToken ? { insert_deduplication_token: insert.deduplicationToken } : undefined;
     if (this.staging.kind === "file") {
       const file = join(this.staging.dir, `${++stagedFiles}.native`);
       await writeFile(file, body);
       try {
         for (const insert of inserts) {
           const query = insert.sql.replace("{source}", `file('${file}', 'Native')`);
-          await this.#guard(() => this.client.command({ query, clickhouse_settings: settings(insert) }));
+          await this.#guard(
+            tokenSetting(insert.deduplicationToken),
+            (settings) => this.client.command({ query, clickhouse_settings: settings }),
+          );
         }
       } finally {
         await rm(file, { force: true });
@@ -139,8 +140,10 @@ class ClickHouseStore implements AnalyticsStore {
     const source = `input('${blockStructure(block)}')`;
     for (const insert of inserts) {
       const query = insert.sql.replace("{source}", source) + " FORMAT Native";
-      await this.#guard(() =>
-        this.client.exec({ query, values: Readable.from([body]), clickhouse_settings: settings(insert) })
+      await this.#guard(
+        tokenSetting(insert.deduplicationToken),
+        (settings) =>
+          this.client.exec({ query, values: Readable.from([body]), clickhouse_settings: settings }),
       );
     }
   }
@@ -149,11 +152,35 @@ class ClickHouseStore implements AnalyticsStore {
     await this.client.close();
   }
 
-  #guard<T>(operation: () => Promise<T>): Promise<T> {
-    if (this.staging.kind === "body") return this.#translate(operation);
-    const run = this.#queue.then(() => this.#translate(operation));
+  /**
+   * Runs a statement with its own settings. chDB applies them as `SET`s on its session,
+   * where they would outlive the statement (a deduplication token reused by the next
+   * insert drops it as a replay; one query's row limit caps the next), so on chDB every
+   * statement also sets each setting any earlier statement set, to its own value or
+   * back to the session default read before it was first changed.
+   */
+  #guard<T>(own: Settings | undefined, operation: (settings?: Settings) => Promise<T>): Promise<T> {
+    if (this.staging.kind === "body") return this.#translate(() => operation(own));
+    const run = this.#queue.then(() =>
+      this.#translate(async () => operation(await this.#sessionSettings(own)))
+    );
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+
+  async #sessionSettings(own: Settings | undefined): Promise<Settings | undefined> {
+    for (const name of Object.keys(own ?? {})) {
+      if (this.#defaults.has(name)) continue;
+      const rs = await this.client.query({
+        query: "SELECT toString(getSetting({name:String})) AS value",
+        query_params: { name },
+        format: "JSONEachRow",
+      });
+      const [{ value }] = await rs.json<{ value: string }>();
+      this.#defaults.set(name, settingValue(value));
+    }
+    if (this.#defaults.size === 0) return own;
+    return { ...Object.fromEntries(this.#defaults), ...own };
   }
 
   async #translate<T>(operation: () => Promise<T>): Promise<T> {
@@ -166,6 +193,19 @@ class ClickHouseStore implements AnalyticsStore {
       throw error;
     }
   }
+}
+
+type Settings = Record<string, string | number>;
+
+function tokenSetting(token: string | undefined): Settings {
+  // An empty token means none: ClickHouse then de-duplicates by the block's hash.
+  return { insert_deduplication_token: token ?? "" };
+}
+
+/** A setting as `SET` takes it back: numbers and booleans unquoted. */
+function settingValue(text: string): string | number {
+  if (text === "true" || text === "false") return text === "true" ? 1 : 0;
+  return /^-?\d+(\.\d+)?$/.test(text) ? Number(text) : text;
 }
 
 function isConnectionFault(error: unknown): boolean {
