@@ -40,6 +40,8 @@ interface Progress {
 
 export class Projector<S> {
   readonly #states = new Map<number, S>();
+  /** Per partition, the offset after the last batch handled, to notice a partition that moved here. */
+  readonly #next = new Map<number, number>();
   readonly #abort = new AbortController();
   #running?: Promise<void>;
   #deadLettered = 0;
@@ -73,27 +75,10 @@ export class Projector<S> {
   async #run(): Promise<void> {
     const { projection, log } = this;
     const name = projection.name;
-    const committed = new Map(
-      (await log.offsets(projection.topic, name)).map((o) => [o.partition, o.committed]),
-    );
-    const resumeAt = new Map<number, number>();
-    for (const progress of await this.#lastProgress()) {
-      const first = Number(progress.first);
-      const last = Number(progress.last);
-      const next = committed.get(progress.partition) ?? 0;
-      if (last < next) {
-        this.#states.set(progress.partition, projection.decodeState(progress.after));
-        continue;
-      }
-      const records = await log.read(projection.topic, progress.partition, first, last - first + 1);
-      if (records.length === 0) continue;
-      const batch = recordBatch(projection.topic, progress.partition, records);
-      const state = projection.decodeState(progress.before);
-      const planNow = Number(progress.planned_at);
-      const planned = projection.plan(batch, state, planNow);
-      await this.#retrying(() => this.#apply(batch, planned, state, planNow, false));
-      resumeAt.set(progress.partition, batch.lastOffset + 1);
-    }
+    // No replay here: the first batch of each partition goes through #resume, which
+    // restores the partition's state and applies an unfinished plan again. Deciding it
+    // per batch, not at start, keeps it right when other members of the group are
+    // running and moving the committed offsets meanwhile.
     const ticker = setInterval(() => this.#tick(), this.options.tickMs ?? 1000);
     try {
       // Pulled one batch at a time: the next read happens after the previous commit, so
@@ -104,7 +89,6 @@ export class Projector<S> {
         group: name,
         topic: projection.topic,
         maxRecords,
-        startAt: (partition) => resumeAt.get(partition),
         signal: this.#abort.signal,
       });
       const linger = this.options.lingerMs ?? 0;
@@ -130,7 +114,46 @@ export class Projector<S> {
     });
   }
 
-  async #handle(batch: RecordBatch): Promise<void> {
+  /** Applies a recorded plan again, exactly; the next offset, or undefined when its records are gone. */
+  async #replay(progress: Progress): Promise<number | undefined> {
+    const first = Number(progress.first);
+    const last = Number(progress.last);
+    const records = await this.log.read(this.projection.topic, progress.partition, first, last - first + 1);
+    if (records.length === 0) return undefined;
+    const batch = recordBatch(this.projection.topic, progress.partition, records);
+    const state = this.projection.decodeState(progress.before);
+    const planNow = Number(progress.planned_at);
+    const planned = this.projection.plan(batch, state, planNow);
+    await this.#retrying(() => this.#apply(batch, planned, state, planNow, false));
+    return batch.lastOffset + 1;
+  }
+
+  /**
+   * Before a batch that does not follow the last one this projector handled on its
+   * partition (the group gave it the partition in a rebalance, from a member that may
+   * have written a batch without committing it): take the state the last recorded plan
+   * left, or, when that plan starts where this batch starts, apply it again exactly, so
+   * its deduplication tokens match what the other member wrote. Returns what is left.
+   */
+  async #resume(batch: RecordBatch): Promise<RecordBatch | undefined> {
+    this.#next.set(batch.partition, batch.firstOffset);
+    const progress = (await this.#lastProgress()).find((p) => Number(p.partition) === batch.partition);
+    if (!progress) return batch;
+    const last = Number(progress.last);
+    if (last < batch.firstOffset) {
+      this.#states.set(batch.partition, this.projection.decodeState(progress.after));
+      return batch;
+    }
+    if (Number(progress.first) !== batch.firstOffset) return batch;
+    await this.#replay(progress);
+    const rest = batch.records.filter((record) => record.offset > last);
+    return rest.length > 0 ? recordBatch(batch.topic, batch.partition, rest) : undefined;
+  }
+
+  async #handle(next: RecordBatch): Promise<void> {
+    let batch: RecordBatch | undefined = next;
+    if (this.#next.get(batch.partition) !== batch.firstOffset) batch = await this.#resume(batch);
+    if (!batch) return;
     const state = this.#states.get(batch.partition) ?? this.projection.initialState();
     const now = this.options.now?.() ?? Date.now();
     let planned: PlannedBatch<S>;
@@ -150,6 +173,7 @@ export class Projector<S> {
         batch.records.map((record) => ({ record, reason: `projection failed: ${error}` })),
       );
       await this.log.commit(this.projection.name, batch.topic, batch.partition, batch.lastOffset + 1);
+      this.#next.set(batch.partition, batch.lastOffset + 1);
       return;
     }
     // A failed write is retried until it lands: valid samples are never dropped because
@@ -182,6 +206,7 @@ export class Projector<S> {
     }
     await this.#deadLetter(planned.deadLetters);
     await this.log.commit(projection.name, batch.topic, batch.partition, batch.lastOffset + 1);
+    this.#next.set(batch.partition, batch.lastOffset + 1);
     this.#states.set(batch.partition, planned.state);
     this.options.onBatch?.(projection.name, planned.counters);
   }
