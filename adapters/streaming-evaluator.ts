@@ -34,7 +34,7 @@ export interface StreamingEvaluatorOptions {
 
 export class StreamingEvaluator {
   readonly #abort = new AbortController();
-  readonly #evaluation = new StreamingEvaluation();
+  #evaluation = new StreamingEvaluation();
   readonly #group: string;
   #versions = new Map<string, number>();
   /** Transitions are recorded one at a time, in the order they were decided. */
@@ -51,7 +51,7 @@ export class StreamingEvaluator {
   }
 
   start(): Promise<void> {
-    this.#running ??= this.#run();
+    this.#running ??= this.#runUntilStopped();
     return this.#running;
   }
 
@@ -59,6 +59,27 @@ export class StreamingEvaluator {
     this.#abort.abort();
     await this.#running?.catch(() => {});
     await this.#recording;
+  }
+
+  /**
+   * A failure of the log (a broker restarting) starts the evaluator over: fresh state,
+   * rebuilt by the same replay as after a restart, so nothing is counted twice.
+   */
+  async #runUntilStopped(): Promise<void> {
+    const commands = this.#followCommandsUntilStopped();
+    for (let attempt = 0; !this.#abort.signal.aborted; attempt++) {
+      try {
+        await this.#run();
+        break;
+      } catch (error) {
+        if (this.#abort.signal.aborted) return;
+        this.options.onError?.(error);
+        await this.#recording;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
+        this.#evaluation = new StreamingEvaluation();
+      }
+    }
+    await commands;
   }
 
   async #run(): Promise<void> {
@@ -75,7 +96,6 @@ export class StreamingEvaluator {
       replayFrom.set(o.partition, await this.#replayStart(o.partition, o.earliest, next));
     }
     const ticker = setInterval(() => this.#tick(), this.options.tickMs ?? 1000);
-    const commands = this.#followCommands();
     try {
       for await (
         let batch of log.consume({
@@ -104,7 +124,6 @@ export class StreamingEvaluator {
       }
     } finally {
       clearInterval(ticker);
-      await commands.catch(() => {});
     }
   }
 
@@ -145,6 +164,18 @@ export class StreamingEvaluator {
       } catch (error) {
         this.options.onError?.(error);
         await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 50 * 2 ** attempt)));
+      }
+    }
+  }
+
+  async #followCommandsUntilStopped(): Promise<void> {
+    for (let attempt = 0; !this.#abort.signal.aborted; attempt++) {
+      try {
+        return await this.#followCommands();
+      } catch (error) {
+        if (this.#abort.signal.aborted) return;
+        this.options.onError?.(error);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
       }
     }
   }
