@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { component } from "../support/component.ts";
 import { withProgram } from "../support/program.ts";
-import { cpuHighSpec } from "../support/rule-spec.ts";
+import { ALERTING_TEST_ENV, cpuHighSpec } from "../support/rule-spec.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 const KEY = "acme-am-key-3e9d01";
@@ -80,11 +80,7 @@ if (alertmanager.url !== undefined) {
     try {
       await withProgram({
         tenants: { acme: KEY },
-        env: {
-          LOOKOUT_WEBHOOK_ALLOW_NETS: "127.0.0.0/8",
-          LOOKOUT_PARTITIONS: "2",
-          LOOKOUT_ALERT_TICK_MS: "3600000",
-        },
+        env: ALERTING_TEST_ENV,
       }, async (program) => {
         const channel = await program.post(
           "/v1/channels",
