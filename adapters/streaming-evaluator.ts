@@ -51,32 +51,8 @@ export class StreamingEvaluator {
   }
 
   start(): Promise<void> {
-    this.#running ??= this.#supervise();
+    this.#running ??= this.#runUntilStopped();
     return this.#running;
-  }
-
-  /**
-   * Runs until stopped. A failing log (a broker away, a lost group member) ends a run;
-   * the next one starts from the committed offsets with fresh state and replays the
-   * horizon, exactly as a restarted process would, so nothing is stepped twice.
-   */
-  async #supervise(): Promise<void> {
-    for (let attempt = 0; !this.#abort.signal.aborted; attempt++) {
-      const run = new AbortController();
-      const stop = () => run.abort();
-      this.#abort.signal.addEventListener("abort", stop, { once: true });
-      try {
-        await this.#run(run.signal);
-        return;
-      } catch (error) {
-        if (this.#abort.signal.aborted) return;
-        this.options.onError?.(error);
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
-      } finally {
-        run.abort();
-        this.#abort.signal.removeEventListener("abort", stop);
-      }
-    }
   }
 
   async stop(): Promise<void> {
@@ -85,10 +61,31 @@ export class StreamingEvaluator {
     await this.#recording;
   }
 
-  async #run(signal: AbortSignal): Promise<void> {
-    this.#evaluation = new StreamingEvaluation();
+  /**
+   * A failure of the log (a broker restarting) starts the evaluator over: fresh state,
+   * rebuilt by the same replay as after a restart, so nothing is counted twice.
+   */
+  async #runUntilStopped(): Promise<void> {
+    const commands = this.#followCommandsUntilStopped();
+    for (let attempt = 0; !this.#abort.signal.aborted; attempt++) {
+      try {
+        await this.#run();
+        break;
+      } catch (error) {
+        if (this.#abort.signal.aborted) return;
+        this.options.onError?.(error);
+        await this.#recording;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
+        this.#evaluation = new StreamingEvaluation();
+      }
+    }
+    await commands;
+  }
+
+  async #run(): Promise<void> {
     await this.#reload();
     const { log, samplesTopic } = this.options;
+    const signal = this.#abort.signal;
     const committed = new Map<number, number>();
     const replayFrom = new Map<number, number>();
     for (const o of await log.offsets(samplesTopic, this.#group)) {
@@ -99,9 +96,6 @@ export class StreamingEvaluator {
       replayFrom.set(o.partition, await this.#replayStart(o.partition, o.earliest, next));
     }
     const ticker = setInterval(() => this.#tick(), this.options.tickMs ?? 1000);
-    const following = new AbortController();
-    signal.addEventListener("abort", () => following.abort(), { once: true });
-    const commands = this.#followCommands(following.signal);
     try {
       for await (
         let batch of log.consume({
@@ -130,8 +124,6 @@ export class StreamingEvaluator {
       }
     } finally {
       clearInterval(ticker);
-      following.abort();
-      await commands.catch(() => {});
     }
   }
 
@@ -176,7 +168,19 @@ export class StreamingEvaluator {
     }
   }
 
-  async #followCommands(signal: AbortSignal): Promise<void> {
+  async #followCommandsUntilStopped(): Promise<void> {
+    for (let attempt = 0; !this.#abort.signal.aborted; attempt++) {
+      try {
+        return await this.#followCommands();
+      } catch (error) {
+        if (this.#abort.signal.aborted) return;
+        this.options.onError?.(error);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
+      }
+    }
+  }
+
+  async #followCommands(): Promise<void> {
     const { log, commandsTopic } = this.options;
     const ends = new Map((await log.offsets(commandsTopic)).map((o) => [o.partition, o.end]));
     for await (
@@ -184,7 +188,7 @@ export class StreamingEvaluator {
         group: `${this.#group}-rules`,
         topic: commandsTopic,
         startAt: (partition) => ends.get(partition),
-        signal,
+        signal: this.#abort.signal,
       })
     ) {
       await this.#awaitVersions(batch);

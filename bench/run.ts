@@ -12,6 +12,7 @@
  *   returns every sample;
  * - `decode`, `log-append`, `remote-write`: the micro benchmarks, only when named;
  * - `query`: dashboard query latency beside VictoriaMetrics (bench/stage-query.ts), only when named.
+ * - `alerts`: streaming evaluation with 10,000 rules, in-process, only when named.
  *
  * "Per core" is work per CPU second of the process doing it (user + system, every
  * thread). The summary goes to stdout and, as Markdown and JSON, to bench/.work/.
@@ -24,7 +25,7 @@ import type { ProtocolResult } from "./stage-protocols.ts";
 import type { E2eResult } from "./stage-e2e.ts";
 
 const STAGES = ["ingest", "raw", "rollup", "e2e"] as const;
-const MICRO = ["decode", "log-append", "remote-write", "query"] as const;
+const MICRO = ["decode", "log-append", "remote-write", "query", "alerts"] as const;
 const TARGETS = { ingest: 1_000_000, raw: 1_000_000, rollup: 2_000_000, e2eVsVm: 0.5 };
 
 const args = Deno.args;
@@ -121,6 +122,9 @@ for (const stage of stages) {
       break;
     case "query":
       await runMicro("stage-query.ts", quick ? ["--quick"] : []);
+      break;
+    case "alerts":
+      await runMicro("stage-alerts.ts");
       break;
   }
 }

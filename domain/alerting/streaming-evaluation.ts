@@ -6,7 +6,9 @@
  * a window that emptied (recovery when samples stop, or no-data).
  *
  * A rule whose definition changes starts its groups afresh; an unchanged rule keeps
- * them across `setRules`.
+ * them across `setRules`. Which groups a series feeds is worked out once per series and
+ * remembered until the rules change. (That memory grows with the series seen; the
+ * ingest limits on active series bound it.)
  *
  * @example
  * const evaluation = new StreamingEvaluation(rules);
@@ -18,12 +20,17 @@ import type { SampleBatch } from "../sample-batch.ts";
 import { type AlertTransition, type GroupState, initialGroupState, stepGroup } from "./alert-state.ts";
 import { GroupWindow } from "./group-window.ts";
 import { type AlertGroup, groupOf, matches, RuleIndex } from "./rule-index.ts";
-import { type AlertRule, evaluationWindow } from "./rule.ts";
+import type { AlertRule } from "./rule.ts";
 
 export interface GroupTransition {
   readonly rule: AlertRule;
   readonly group: AlertGroup;
   readonly transition: AlertTransition;
+}
+
+interface KnownSeries {
+  readonly hi: number;
+  readonly groups: TrackedGroup[];
 }
 
 interface TrackedGroup {
@@ -39,6 +46,11 @@ export class StreamingEvaluation {
   #index: RuleIndex;
   readonly #groups = new Map<string, TrackedGroup>();
   readonly #touched: TrackedGroup[] = [];
+  /**
+   * Tenant → low word of the series id → (high word, groups it feeds): a known series
+   * costs two look-ups on numbers, and its name and labels are never decoded again.
+   */
+  readonly #bySeries = new Map<string, Map<number, KnownSeries[]>>();
 
   constructor(rules: readonly AlertRule[] = []) {
     this.#index = new RuleIndex(rules);
@@ -58,17 +70,20 @@ export class StreamingEvaluation {
       if (kept.get(tracked.rule.id) !== JSON.stringify(tracked.rule.spec)) this.#groups.delete(key);
     }
     this.#index = new RuleIndex(rules);
+    this.#bySeries.clear();
   }
 
   observe(batch: SampleBatch): void {
     const perSeries: (TrackedGroup[] | undefined)[] = new Array(batch.series.length);
     for (let s = 0; s < batch.series.length; s++) {
       const series = batch.series[s];
-      const rules = this.#index.rulesFor(batch.tenant, series.metric);
-      if (rules.length === 0) continue;
-      const tracked: TrackedGroup[] = [];
-      for (const rule of rules) {
-        if (matches(rule, series.labels)) tracked.push(this.#track(rule, series.labels, batch));
+      let tracked = this.#known(batch.tenant, series.id.lo, series.id.hi);
+      if (tracked === undefined) {
+        tracked = [];
+        for (const rule of this.#index.candidates(batch.tenant, series.metric, series.labels)) {
+          if (matches(rule, series.labels)) tracked.push(this.#track(rule, series.labels, batch));
+        }
+        this.#remember(batch.tenant, series.id.lo, series.id.hi, tracked);
       }
       if (tracked.length > 0) perSeries[s] = tracked;
     }
@@ -102,8 +117,23 @@ export class StreamingEvaluation {
     return out;
   }
 
+  #known(tenant: string, lo: number, hi: number): TrackedGroup[] | undefined {
+    const entries = this.#bySeries.get(tenant)?.get(lo);
+    if (entries === undefined) return undefined;
+    for (const entry of entries) if (entry.hi === hi) return entry.groups;
+    return undefined;
+  }
+
+  #remember(tenant: string, lo: number, hi: number, groups: TrackedGroup[]): void {
+    let byLo = this.#bySeries.get(tenant);
+    if (byLo === undefined) this.#bySeries.set(tenant, byLo = new Map());
+    const entries = byLo.get(lo);
+    if (entries) entries.push({ hi, groups });
+    else byLo.set(lo, [{ hi, groups }]);
+  }
+
   #step(t: TrackedGroup, at: number, out: GroupTransition[]): void {
-    const value = t.window.aggregate(t.rule.agg, evaluationWindow(t.rule, at).to);
+    const value = t.window.aggregate(at - t.rule.evaluationDelayMs);
     const step = stepGroup(t.rule, t.state, { at, value });
     t.state = step.state;
     t.lastAt = at;
@@ -119,7 +149,7 @@ export class StreamingEvaluation {
       tracked = {
         rule,
         group,
-        window: new GroupWindow(rule.windowMs),
+        window: new GroupWindow(rule.windowMs, rule.agg),
         state: initialGroupState(since),
         lastAt: -Infinity,
         touched: false,

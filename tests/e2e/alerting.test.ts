@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { withProgram } from "../support/program.ts";
 import { waitFor } from "../support/wait-for.ts";
-import { cpuHighSpec } from "../support/rule-spec.ts";
+import { ALERTING_TEST_ENV, cpuHighSpec } from "../support/rule-spec.ts";
 
 const KEY = "acme-alert-key-51c0";
 const SECRET = "whsec_" + btoa("lookout-test-signing-key");
@@ -56,13 +56,7 @@ Deno.test({
   try {
     await withProgram({
       tenants: { acme: KEY },
-      // Samples are stamped two minutes back; ticks at wall-clock time would see their windows
-      // empty, so evaluation here runs on event time alone.
-      env: {
-        LOOKOUT_WEBHOOK_ALLOW_NETS: "127.0.0.0/8",
-        LOOKOUT_PARTITIONS: "2",
-        LOOKOUT_ALERT_TICK_MS: "3600000",
-      },
+      env: ALERTING_TEST_ENV,
     }, async (program) => {
       const refused = await program.post("/v1/channels", {
         name: "metadata",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { GroupWindow } from "../../domain/alerting/group-window.ts";
 import { incidentCommandFor } from "../../domain/alerting/incident-mapping.ts";
-import { compileRule, type RuleSpec } from "../../domain/alerting/rule.ts";
+import { compileRule, type RuleAggregation, type RuleSpec } from "../../domain/alerting/rule.ts";
 import { type GroupTransition, StreamingEvaluation } from "../../domain/alerting/streaming-evaluation.ts";
 import { SampleBatchBuilder } from "../../domain/sample-batch.ts";
 import { seriesId } from "../../domain/series.ts";
@@ -10,31 +10,40 @@ import { cpuHighSpec } from "../support/rule-spec.ts";
 const T0 = 1_700_000_040_000;
 
 Deno.test("group window: each aggregate over (at − window, at], to the slot", () => {
-  const w = new GroupWindow(60_000, 10);
   const samples: [number, number][] = [[T0 - 70_000, 1000], [T0 - 30_000, 5], [T0 - 10_000, 1], [T0, 3], [
     T0 - 5_000,
     9,
   ]];
-  for (const [ts, v] of samples) w.add(ts, v);
-  assert.equal(w.aggregate("count", T0), 4, "the sample 70 s old is outside the window");
-  assert.equal(w.aggregate("sum", T0), 18);
-  assert.equal(w.aggregate("avg", T0), 4.5);
-  assert.equal(w.aggregate("min", T0), 1);
-  assert.equal(w.aggregate("max", T0), 9);
-  assert.equal(w.aggregate("last", T0), 3, "last by event time, not by arrival");
-  const p99 = w.aggregate("p99", T0)!;
+  const windowOf = (agg: RuleAggregation) => {
+    const w = new GroupWindow(60_000, agg, 10);
+    for (const [ts, v] of samples) w.add(ts, v);
+    w.add(T0, Number.NaN);
+    return w;
+  };
+  const expected: [RuleAggregation, number][] = [["count", 4], ["sum", 18], ["avg", 4.5], ["min", 1], [
+    "max",
+    9,
+  ], [
+    "last",
+    3,
+  ]];
+  for (const [agg, value] of expected) assert.equal(windowOf(agg).aggregate(T0), value, agg);
   // The order statistic at rank floor(0.99 × 3) = 2 of [1, 3, 5, 9], within the sketch's 1%.
+  const p99 = windowOf("p99").aggregate(T0)!;
   assert.ok(Math.abs(p99 - 5) <= 0.05, `p99 ${p99}`);
-  assert.equal(w.aggregate("count", T0 - 20_000), 1, "an earlier instant sees only what was in its window");
-  assert.equal(w.aggregate("avg", T0 + 120_000), undefined, "an empty window has no value");
-  w.add(T0 - 600_000, 7);
-  assert.equal(
-    w.aggregate("count", T0 - 560_000),
-    undefined,
-    "a sample older than every kept slot is dropped",
-  );
-  w.add(T0, Number.NaN);
-  assert.equal(w.aggregate("count", T0), 4, "NaN is not counted");
+  const count = windowOf("count");
+  assert.equal(count.aggregate(T0 - 20_000), 1, "an earlier instant sees only what was in its window");
+  assert.equal(count.aggregate(T0 + 120_000), undefined, "an empty window has no value");
+  count.add(T0 - 600_000, 7);
+  assert.equal(count.aggregate(T0 - 560_000), undefined, "a sample older than every kept slot is dropped");
+  assert.equal(count.aggregate(T0), 4);
+  count.add(T0 + 120_000, 2);
+  assert.equal(count.aggregate(T0 + 120_000), 1, "a later slot replaces the one at its ring position");
+  const last = new GroupWindow(60_000, "last");
+  last.add(T0, 5);
+  last.add(T0, 7);
+  last.add(T0, 6);
+  assert.equal(last.aggregate(T0), 7, "on equal timestamps the greater value is last");
 });
 
 function batch(
@@ -157,4 +166,23 @@ Deno.test("incident mapping: fired, escalated and no-data fire; resolved resolve
     map({ type: "AlertPending", data: { level: "critical", value: 95 }, metadata: { at, cause: "c" } }),
     undefined,
   );
+});
+
+Deno.test("streaming evaluation: among 10,000 per-host rules a series feeds only its own, plus unfiltered ones", () => {
+  const rules = Array.from(
+    { length: 10_000 },
+    (_, i) => rule({ filters: { host: `h${i}` }, by: [], condition: { op: ">", critical: i } }, `host-${i}`),
+  );
+  rules.push(rule({ filters: {}, by: ["host"] }, "all"));
+  const evaluation = new StreamingEvaluation(rules);
+  evaluation.observe(batch("acme", [
+    ["cpu_usage", { host: "h7", service: "api" }, T0, 95],
+    ["cpu_usage", { host: "h9999", service: "api" }, T0, 9_998],
+  ]));
+  assert.deepEqual(
+    evaluation.evaluate().map((t) => t.rule.id).sort(),
+    ["all", "all", "host-7"].sort(),
+    "h9999 at 9998 is not above its threshold 9999; h7 at 95 is above 7",
+  );
+  assert.equal(evaluation.groupCount, 4);
 });
