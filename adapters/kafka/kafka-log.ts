@@ -159,60 +159,24 @@ export class KafkaCommandLog implements CommandLog {
     for (;;) {
       const earlier = this.#inflight.get(key);
       if (!earlier) break;
-      // An earlier attempt of this key (racing, or one whose caller already timed out
-      // while its records are still in flight) is waited for: its records landing makes
-      // this a duplicate; once they are no longer in flight the key may be tried again.
-      if (await this.#withinAckTimeout(earlier)) return { duplicate: true };
-      if (this.#inflight.get(key) === earlier) this.#inflight.delete(key);
+      // A caller racing on the same key waits for the first: its success makes this a
+      // duplicate, its failure leaves the key free to try again.
+      if (await earlier.then(() => true, () => false)) return { duplicate: true };
     }
-    let landed!: (yes: boolean) => void;
-    const inFlight = new Promise<boolean>((resolve) => landed = resolve);
-    this.#inflight.set(key, inFlight);
-    void inFlight.then(() => {
-      if (this.#inflight.get(key) === inFlight) this.#inflight.delete(key);
-    });
-    return { duplicate: await this.#appendKeyed(key, data, landed) };
-  }
-
-  async #appendKeyed(key: string, data: TopicMessages, landed: (yes: boolean) => void): Promise<boolean> {
-    let seen: boolean;
+    const attempt = this.#appendKeyed(key, data);
+    this.#inflight.set(key, attempt);
     try {
-      seen = await this.#keysSeen(key);
-    } catch (error) {
-      landed(false);
-      throw error;
-    }
-    if (seen) {
-      landed(true);
-      return true;
-    }
-    await this.#queue.send([data, this.#keys.record(key)], (yes) => {
-      if (yes) this.#keys.remember(key);
-      landed(yes);
-    });
-    return false;
-  }
-
-  /** `work`'s outcome, or `Unavailable` once an append would have timed out. */
-  async #withinAckTimeout<T>(work: Promise<T>): Promise<T> {
-    const ms = this.#ackTimeoutMs;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new Unavailable(
-              `Cannot append to the command log: the Kafka broker did not answer within ${ms} ms`,
-            ),
-          ),
-        ms,
-      );
-    });
-    try {
-      return await Promise.race([work, late]);
+      return { duplicate: await attempt };
     } finally {
-      clearTimeout(timer);
+      if (this.#inflight.get(key) === attempt) this.#inflight.delete(key);
     }
+  }
+
+  async #appendKeyed(key: string, data: TopicMessages): Promise<boolean> {
+    if (await this.#keysSeen(key)) return true;
+    await this.#queue.send([data, this.#keys.record(key)]);
+    this.#keys.remember(key);
+    return false;
   }
 
   /** Whether a key is in the window, within the same time an append may take. */

@@ -31,8 +31,6 @@ interface PendingAppend {
   readonly bytes: number;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
-  /** Told once whether the records certainly landed (`true`) or are no longer in flight. */
-  readonly landed: (yes: boolean) => void;
   settled: boolean;
 }
 
@@ -69,16 +67,9 @@ export class ProduceQueue {
     return this.#pendingBytes;
   }
 
-  /**
-   * Resolves once the broker acknowledged the records, or fails (`Unavailable` after
-   * `ackTimeoutMs`). `landed`, when given, is told later whether they certainly landed
-   * (`true`) or are no longer in flight (`false`: dropped before sending, or the request
-   * failed), which can come after the caller's timeout.
-   */
-  send(messages: readonly TopicMessages[], landed: (yes: boolean) => void = () => {}): Promise<void> {
+  send(messages: readonly TopicMessages[]): Promise<void> {
     const bytes = byteSize(messages);
     if (this.#pendingBytes > 0 && this.#pendingBytes + bytes > this.options.maxPendingBytes) {
-      landed(false);
       return Promise.reject(
         new Unavailable(
           `Cannot append to the command log: ${this.#pendingBytes} bytes are waiting for the Kafka broker ` +
@@ -101,7 +92,6 @@ export class ProduceQueue {
         bytes,
         resolve: () => (clearTimeout(timer), resolve()),
         reject: (error: unknown) => (clearTimeout(timer), reject(error)),
-        landed,
         settled: false,
       };
       this.#pendingBytes += bytes;
@@ -120,9 +110,9 @@ export class ProduceQueue {
         try {
           const producer = await this.#connected();
           await producer.sendBatch({ acks: -1, topicMessages: request.flatMap((p) => p.messages) });
-          for (const pending of request) this.#settle(pending), pending.landed(true);
+          for (const pending of request) this.#settle(pending);
         } catch (error) {
-          for (const pending of request) this.#settle(pending, translate(error)), pending.landed(false);
+          for (const pending of request) this.#settle(pending, translate(error));
           await this.close().catch(() => {});
         } finally {
           for (const pending of request) this.#pendingBytes -= pending.bytes;
@@ -142,7 +132,6 @@ export class ProduceQueue {
       if (next.settled) {
         this.#waiting.shift();
         this.#pendingBytes -= next.bytes;
-        next.landed(false);
         continue;
       }
       if (request.length > 0 && bytes + next.bytes > this.options.maxRequestBytes) break;
