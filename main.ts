@@ -18,6 +18,7 @@ import { TenantDirectory } from "./adapters/http/tenants.ts";
 import { Projector } from "./adapters/projector.ts";
 import { Telemetry } from "./adapters/telemetry.ts";
 import { openAlerting } from "./adapters/alerting.ts";
+import { defaultCacheDir, installedPgliteVersion } from "./adapters/postgres/pglite-template.ts";
 import { defaultLabelLimits } from "./domain/label-rules.ts";
 import type { CommandLog } from "./domain/ports/command-log.ts";
 import { rawProjection } from "./projections/raw.ts";
@@ -88,6 +89,8 @@ export const Config = z.object({
   LOOKOUT_WEBHOOK_ALLOW_NETS: z.string().default(""),
   LOOKOUT_ALERT_TICK_MS: positiveInt.default(1000),
   LOOKOUT_EXTERNAL_URL: z.url().optional(),
+  /** Rebuildable caches (the PGlite template); empty: none. */
+  LOOKOUT_CACHE_DIR: z.string().default(defaultCacheDir(Deno.env.toObject())),
   EVENTSTORE_URL: z.url({ protocol: /^(esdb|kurrentdb)(\+discover)?$/ }).optional(),
   LOOKOUT_KAFKA_BROKERS: z.string().regex(/^[^,:\s]+:\d+(,[^,:\s]+:\d+)*$/, {
     error: "LOOKOUT_KAFKA_BROKERS must be host:port[,host:port…]",
@@ -181,8 +184,12 @@ async function main(): Promise<void> {
   await log.ensureTopic(SAMPLES_TOPIC, config.LOOKOUT_PARTITIONS);
   const store = openClickHouseStore({ path: join(config.LOOKOUT_DATA_DIR, "clickhouse") });
   await ensureSchema(store, retention);
+  const pgliteVersion = config.LOOKOUT_CACHE_DIR === "" ? undefined : await installedPgliteVersion();
   const alerting = await openAlerting({
     dataDir: config.LOOKOUT_DATA_DIR,
+    pgliteTemplate: pgliteVersion === undefined
+      ? undefined
+      : { cacheDir: config.LOOKOUT_CACHE_DIR, version: pgliteVersion },
     postgresUrl: config.LOOKOUT_POSTGRES_URL,
     eventStoreUrl: config.EVENTSTORE_URL,
     log,

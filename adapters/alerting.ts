@@ -32,6 +32,7 @@ import { WebhookSender } from "./notifier/webhook-sender.ts";
 import type { RuleOptions } from "./http/rule-routes.ts";
 import { openPostgresEventStore } from "./postgres/postgres-event-store.ts";
 import { openPglite, openPostgres, type SqlClient } from "./postgres/sql-client.ts";
+import type { PgliteTemplate } from "./postgres/pglite-template.ts";
 import { ReadModelProjector } from "./read-model-projector.ts";
 
 export const COMMANDS_TOPIC = "metrics.commands";
@@ -48,6 +49,8 @@ export interface AlertingOptions {
   readonly log: CommandLog;
   /** Partitions of metrics.samples, should this open it first. */
   readonly samplePartitions?: number;
+  /** Where a new embedded SQL database is copied from instead of running initdb. */
+  readonly pgliteTemplate?: PgliteTemplate;
   readonly now: () => number;
   readonly onError?: (error: unknown) => void;
   /** How often the streaming evaluator steps idle groups (recovery, no-data). */
@@ -76,7 +79,7 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
   const sql = options.sql ??
     (options.postgresUrl
       ? await openPostgres({ url: options.postgresUrl })
-      : await openPglite({ dataDir: join(options.dataDir, "pglite") }));
+      : await openPglite({ dataDir: join(options.dataDir, "pglite"), template: options.pgliteTemplate }));
   const store = options.eventStoreUrl
     ? (await import("./eventstoredb/eventstoredb-event-store.ts")).openEventStoreDb({
       url: options.eventStoreUrl,

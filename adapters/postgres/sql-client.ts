@@ -9,6 +9,7 @@
  * const rows = await sql.query<{ n: number }>("select 1 as n");
  */
 import { PGlite } from "@electric-sql/pglite";
+import { type PgliteTemplate, seedPgliteDataDir } from "./pglite-template.ts";
 import pg from "pg";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
@@ -30,8 +31,18 @@ export interface SqlClient extends SqlExecutor {
   close(): Promise<void>;
 }
 
+export interface PgliteOptions {
+  /** Folder of the database; in memory without one. */
+  readonly dataDir?: string;
+  /** A new `dataDir` starts as a copy of this template instead of running initdb. */
+  readonly template?: PgliteTemplate;
+}
+
 /** PGlite in `dataDir`, or in memory without one. */
-export async function openPglite(options: { dataDir?: string } = {}): Promise<SqlClient> {
+export async function openPglite(options: PgliteOptions = {}): Promise<SqlClient> {
+  if (options.dataDir !== undefined && options.template !== undefined) {
+    await seedPgliteDataDir(options.dataDir, options.template);
+  }
   const db = await PGlite.create(options.dataDir);
   return {
     dialect: "pglite",

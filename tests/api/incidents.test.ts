@@ -5,7 +5,8 @@
  * (ingest checks them); each case uses its own tenant-wide rule and hosts.
  */
 import assert from "node:assert/strict";
-import { openPglite, type SqlClient } from "../../adapters/postgres/sql-client.ts";
+import type { SqlClient } from "../../adapters/postgres/sql-client.ts";
+import { scratchPglite } from "../support/postgres.ts";
 import { StreamingEvaluator } from "../../adapters/streaming-evaluator.ts";
 import { waitFor } from "../support/wait-for.ts";
 import { ACME, GLOBEX, openRulesApp, type RulesApp } from "../support/rules-app.ts";
@@ -19,7 +20,7 @@ function incidentCase(title: string, body: (app: RulesApp) => Promise<void>): vo
     sanitizeOps: false,
     sanitizeResources: false,
     async fn() {
-      pglite ??= openPglite();
+      pglite ??= scratchPglite();
       const sql = await pglite;
       const schema = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
       await sql.exec(`create schema ${schema}; set search_path to ${schema}`);

@@ -3,10 +3,10 @@
  * on PGlite always, and on a real Postgres when one is configured.
  */
 import assert from "node:assert/strict";
-import { openPglite, type SqlClient } from "../../adapters/postgres/sql-client.ts";
+import type { SqlClient } from "../../adapters/postgres/sql-client.ts";
 import { ReadModelProjector } from "../../adapters/read-model-projector.ts";
 import { listRules } from "../../read-models/rules-table.ts";
-import { freshSchema, testPostgresUrl } from "../support/postgres.ts";
+import { freshSchema, scratchPglite, testPostgresUrl } from "../support/postgres.ts";
 import { ACME, GLOBEX, openRulesApp, type RulesApp } from "../support/rules-app.ts";
 import { cpuHighSpec } from "../support/rule-spec.ts";
 
@@ -253,7 +253,7 @@ function rulesSuite(name: string, database: Database): void {
 // PGlite takes seconds to start, so the cases share one, each with its own tables.
 let pglite: Promise<SqlClient> | undefined;
 rulesSuite("PGlite", async () => {
-  pglite ??= openPglite();
+  pglite ??= scratchPglite();
   const sql = await pglite;
   const schema = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
   await sql.exec(`create schema ${schema}; set search_path to ${schema}`);

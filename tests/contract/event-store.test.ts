@@ -1,15 +1,14 @@
-import { openPglite } from "../../adapters/postgres/sql-client.ts";
 import { openPostgresEventStore } from "../../adapters/postgres/postgres-event-store.ts";
 import type { EventStore } from "../../domain/ports/event-store.ts";
 import { eventStoreContract } from "./event-store.contract.ts";
 import { component } from "../support/component.ts";
-import { freshSchema, testPostgresUrl } from "../support/postgres.ts";
+import { freshSchema, scratchPglite, testPostgresUrl } from "../support/postgres.ts";
 
-// PGlite takes seconds to start, so the cases share one in-memory instance; each case
+// PGlite takes a second to open, so the cases share one instance; each case
 // has its own streams and reads only those.
 let pglite: Promise<EventStore> | undefined;
 eventStoreContract("event store on PGlite", async () => {
-  pglite ??= openPglite().then((sql) => openPostgresEventStore(sql));
+  pglite ??= scratchPglite().then((sql) => openPostgresEventStore(sql));
   return { store: await pglite, cleanup: () => Promise.resolve() };
 });
 

@@ -2,7 +2,9 @@
  * A real Postgres server for tests: its address, and a schema of its own per test,
  * dropped afterwards, so tests share one server without seeing each other's tables.
  */
-import { openPostgres, type SqlClient } from "../../adapters/postgres/sql-client.ts";
+import { join } from "node:path";
+import { openPglite, openPostgres, type SqlClient } from "../../adapters/postgres/sql-client.ts";
+import { defaultCacheDir, installedPgliteVersion } from "../../adapters/postgres/pglite-template.ts";
 import { component } from "./component.ts";
 
 /** The Postgres server tests run against: required in CI, skipped with a message elsewhere. */
@@ -24,4 +26,20 @@ export async function freshSchema(url: string): Promise<{ sql: SqlClient; drop: 
       await sql.close();
     },
   };
+}
+
+/**
+ * An embedded PGlite database in a new temporary folder, copied from the template in the
+ * user's cache as the program does, so a test file pays initdb at most once per machine.
+ */
+export async function scratchPglite(): Promise<SqlClient> {
+  const version = await installedPgliteVersion();
+  const cacheDir = defaultCacheDir(Deno.env.toObject());
+  const root = await Deno.makeTempDir({ prefix: "lookout-test-pglite-" });
+  const sql = await openPglite({
+    dataDir: join(root, "pglite"),
+    template: version !== undefined && cacheDir !== "" ? { cacheDir, version } : undefined,
+  });
+  globalThis.addEventListener("unload", () => Deno.removeSync(root, { recursive: true }));
+  return sql;
 }
