@@ -4,7 +4,13 @@
  *
  * `deno task start` runs everything embedded: a durable log on node:sqlite, the
  * ClickHouse engine in-process (chDB), ingest, projections and queries on one port.
- * `LOOKOUT_KAFKA_BROKERS` puts the command log on Kafka instead.
+ * `LOOKOUT_KAFKA_BROKERS` puts the command log on Kafka instead, `LOOKOUT_CLICKHOUSE_URL`
+ * the read models on a ClickHouse server, and `LOOKOUT_ROLES` picks what this process
+ * runs, so each role scales on its own (ingest nodes hold no state; projector
+ * instances share partitions through their consumer group).
+ *
+ * `deno task rebuild raw|rollup` rebuilds a read model through the admin API of a
+ * running process and draws its progress.
  */
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
@@ -24,12 +30,35 @@ import type { CommandLog } from "./domain/ports/command-log.ts";
 import { rawProjection } from "./projections/raw.ts";
 import { rollupProjection } from "./projections/rollup.ts";
 import { ensureSchema } from "./read-models/schema.ts";
+import { ReadModelRebuilds, type RebuildModel, type RebuildTarget } from "./adapters/read-model-rebuild.ts";
+import { rebuildSummaries } from "./read-models/rebuild-summaries.ts";
+import { runRebuildCli } from "./adapters/rebuild-cli.ts";
 import { RangeResultCache } from "./read-models/promql/result-cache.ts";
 
 const DAY_MS = 86_400_000;
 const SAMPLES_TOPIC = "metrics.samples";
 
 const positiveInt = z.coerce.number().int().positive();
+
+const ROLES = ["ingest", "raw", "rollup", "alerting", "notifier", "query"] as const;
+type Role = typeof ROLES[number];
+
+/** `LOOKOUT_ROLES`: `all`, or a comma-separated subset of {@link ROLES}. */
+const Roles = z.string().default("all").transform((text, ctx): ReadonlySet<Role> => {
+  const names = text.split(",").map((n) => n.trim()).filter((n) => n !== "");
+  if (names.length === 1 && names[0] === "all") return new Set(ROLES);
+  const unknown = names.filter((n) => !(ROLES as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0) {
+    ctx.addIssue({
+      code: "custom",
+      message: `must be "all" or a list of ${ROLES.join(", ")}${
+        unknown.length ? `; unknown: ${unknown}` : ""
+      }`,
+    });
+    return z.NEVER;
+  }
+  return new Set(names as Role[]);
+});
 
 /** `LOOKOUT_TENANT_LIMITS`: per-tenant overrides of the ingest limits. */
 const TenantLimitOverrides = z.record(
@@ -44,6 +73,7 @@ const TenantLimitOverrides = z.record(
 
 export const Config = z.object({
   PORT: positiveInt.default(8080),
+  LOOKOUT_ROLES: Roles,
   LOOKOUT_DATA_DIR: z.string().default("./data"),
   LOOKOUT_TENANTS: z.string({ error: "LOOKOUT_TENANTS is required, e.g. acme:KEY1,globex:KEY2" }).min(1),
   LOOKOUT_PARTITIONS: positiveInt.max(1024).default(8),
@@ -66,6 +96,7 @@ export const Config = z.object({
   LOOKOUT_QUERY_MAX_CONCURRENT_PER_TENANT: positiveInt.default(4),
   LOOKOUT_QUERY_CACHE_ENTRIES: z.coerce.number().int().nonnegative().default(1000),
   LOOKOUT_PROJECTION_BATCH_RECORDS: positiveInt.default(1000),
+  LOOKOUT_REBUILD_BATCH_RECORDS: positiveInt.default(5000),
   LOOKOUT_PROJECTION_LINGER_MS: z.coerce.number().int().nonnegative().default(100),
   LOOKOUT_INGEST_SERIES_CACHE: positiveInt.default(262_144),
   LOOKOUT_INGEST_RATE: z.coerce.number().int().nonnegative().default(defaultTenantLimits.ingestRate),
@@ -100,6 +131,13 @@ export const Config = z.object({
   LOOKOUT_KAFKA_ACK_TIMEOUT_MS: positiveInt.default(5000),
   LOOKOUT_KAFKA_BUFFER_BYTES: positiveInt.default(64 * 1024 * 1024),
   LOOKOUT_IDEMPOTENCY_WINDOW_MINUTES: positiveInt.optional(),
+  LOOKOUT_CLICKHOUSE_URL: z.url({ protocol: /^https?$/, error: "LOOKOUT_CLICKHOUSE_URL must be http(s)://…" })
+    .optional(),
+  // Empty means unset, so a compose file can pass the variable through as it is.
+  LOOKOUT_ADMIN_TOKEN: z.preprocess(
+    (value) => value === "" ? undefined : value,
+    z.string().min(16, { error: "LOOKOUT_ADMIN_TOKEN must be at least 16 characters" }).optional(),
+  ),
 });
 export type Config = z.infer<typeof Config>;
 
@@ -170,7 +208,9 @@ function openLog(config: Config): CommandLog {
 }
 
 async function main(): Promise<void> {
+  if (Deno.args[0] === "rebuild") return await rebuildCommand(Deno.args[1]);
   const config = readConfig();
+  const roles = config.LOOKOUT_ROLES;
   const tenants = TenantDirectory.fromSpec(config.LOOKOUT_TENANTS);
   mkdirSync(config.LOOKOUT_DATA_DIR, { recursive: true });
   const retention = {
@@ -182,25 +222,39 @@ async function main(): Promise<void> {
 
   const log = openLog(config);
   await log.ensureTopic(SAMPLES_TOPIC, config.LOOKOUT_PARTITIONS);
-  const store = openClickHouseStore({ path: join(config.LOOKOUT_DATA_DIR, "clickhouse") });
-  await ensureSchema(store, retention);
-  const pgliteVersion = config.LOOKOUT_CACHE_DIR === "" ? undefined : await installedPgliteVersion();
-  const alerting = await openAlerting({
-    dataDir: config.LOOKOUT_DATA_DIR,
-    pgliteTemplate: pgliteVersion === undefined
-      ? undefined
-      : { cacheDir: config.LOOKOUT_CACHE_DIR, version: pgliteVersion },
-    postgresUrl: config.LOOKOUT_POSTGRES_URL,
-    eventStoreUrl: config.EVENTSTORE_URL,
-    log,
-    samplePartitions: config.LOOKOUT_PARTITIONS,
-    tickMs: config.LOOKOUT_ALERT_TICK_MS,
-    webhookAllowNets: config.LOOKOUT_WEBHOOK_ALLOW_NETS.split(",").map((n) => n.trim()).filter((n) =>
-      n !== ""
-    ),
-    externalUrl: config.LOOKOUT_EXTERNAL_URL ?? `http://localhost:${config.PORT}`,
-    now: Date.now,
-  });
+  // An ingest-only node opens no store: it holds no state and scales by adding nodes.
+  const usesStore = roles.has("raw") || roles.has("rollup") || roles.has("query");
+  const store = usesStore
+    ? openClickHouseStore(
+      config.LOOKOUT_CLICKHOUSE_URL
+        ? { url: config.LOOKOUT_CLICKHOUSE_URL }
+        : { path: join(config.LOOKOUT_DATA_DIR, "clickhouse") },
+    )
+    : undefined;
+  if (store) await ensureSchema(store, retention);
+  const usesAlerting = roles.has("query") || roles.has("alerting") || roles.has("notifier");
+  const pgliteVersion = usesAlerting && config.LOOKOUT_CACHE_DIR !== ""
+    ? await installedPgliteVersion()
+    : undefined;
+  const alerting = usesAlerting
+    ? await openAlerting({
+      dataDir: config.LOOKOUT_DATA_DIR,
+      pgliteTemplate: pgliteVersion === undefined
+        ? undefined
+        : { cacheDir: config.LOOKOUT_CACHE_DIR, version: pgliteVersion },
+      postgresUrl: config.LOOKOUT_POSTGRES_URL,
+      eventStoreUrl: config.EVENTSTORE_URL,
+      log,
+      samplePartitions: config.LOOKOUT_PARTITIONS,
+      tickMs: config.LOOKOUT_ALERT_TICK_MS,
+      webhookAllowNets: config.LOOKOUT_WEBHOOK_ALLOW_NETS.split(",").map((n) => n.trim()).filter((n) =>
+        n !== ""
+      ),
+      externalUrl: config.LOOKOUT_EXTERNAL_URL ?? `http://localhost:${config.PORT}`,
+      now: Date.now,
+      run: { project: roles.has("query"), evaluate: roles.has("alerting"), deliver: roles.has("notifier") },
+    })
+    : undefined;
 
   const telemetry = new Telemetry();
   const projectorOptions = {
@@ -220,15 +274,32 @@ async function main(): Promise<void> {
       console.error(`projection ${projection}: ${error instanceof Error ? error.message : error}`);
     },
   };
-  const projectors = [
-    new Projector(rawProjection({ topic: SAMPLES_TOPIC }), log, store, projectorOptions),
-    new Projector(
-      rollupProjection({ topic: SAMPLES_TOPIC, watermark: { allowedLatenessMs } }),
-      log,
-      store,
-      projectorOptions,
-    ),
-  ];
+  const watermark = { allowedLatenessMs };
+  const rawProjector = store && roles.has("raw")
+    ? new Projector(rawProjection({ topic: SAMPLES_TOPIC }), log, store, projectorOptions)
+    : undefined;
+  const rollupProjector = store && roles.has("rollup")
+    ? new Projector(rollupProjection({ topic: SAMPLES_TOPIC, watermark }), log, store, projectorOptions)
+    : undefined;
+  const projectors = [rawProjector, rollupProjector].filter((p) => p !== undefined);
+  const rebuildTargets: Partial<Record<RebuildModel, RebuildTarget>> = {};
+  if (rawProjector) {
+    rebuildTargets.raw = {
+      ...rebuildSummaries.raw,
+      group: rawProjector.name,
+      live: rawProjector,
+      projection: (tables) => rawProjection({ topic: SAMPLES_TOPIC, name: "raw-rebuild", tables }),
+    };
+  }
+  if (rollupProjector) {
+    rebuildTargets.rollup = {
+      ...rebuildSummaries.rollup,
+      group: rollupProjector.name,
+      live: rollupProjector,
+      projection: (tables) =>
+        rollupProjection({ topic: SAMPLES_TOPIC, name: "rollup-rebuild", watermark, tables }),
+    };
+  }
   logGauges(telemetry, log, ["raw", "rollup", "alerts"]);
   telemetry.gauge(
     "lookout_dead_lettered_records",
@@ -243,85 +314,111 @@ async function main(): Promise<void> {
     })
   );
 
+  const serveQueries = store !== undefined && roles.has("query");
   const app = createApp({
     tenants,
     telemetry,
     ready: () => ready,
-    ingest: {
-      sampleLog: { log, topic: SAMPLES_TOPIC, partitions: config.LOOKOUT_PARTITIONS },
-      telemetry,
-      body: {
-        maxCompressedBytes: config.LOOKOUT_MAX_BODY_BYTES,
-        maxDecompressedBytes: config.LOOKOUT_MAX_DECOMPRESSED_BYTES,
-      },
-      labels: {
-        maxLabels: config.LOOKOUT_MAX_LABELS,
-        maxNameLength: config.LOOKOUT_MAX_LABEL_NAME_LENGTH,
-        maxValueLength: config.LOOKOUT_MAX_LABEL_VALUE_LENGTH,
-      },
-      rawRetentionMs: retention.rawDays * DAY_MS,
-      maxFutureMs: config.LOOKOUT_MAX_FUTURE_SECONDS * 1000,
-      now: Date.now,
-      seriesCacheEntries: config.LOOKOUT_INGEST_SERIES_CACHE,
-      limits: new IngestLimits({
-        defaults: {
-          ingestRate: config.LOOKOUT_INGEST_RATE,
-          ingestBurst: config.LOOKOUT_INGEST_BURST,
-          maxActiveSeries: config.LOOKOUT_MAX_ACTIVE_SERIES,
-          maxActiveSeriesPerMetric: config.LOOKOUT_MAX_ACTIVE_SERIES_PER_METRIC,
-          activeSeriesWindowMs: config.LOOKOUT_ACTIVE_SERIES_WINDOW_SECONDS * 1000,
+    ingest: roles.has("ingest")
+      ? {
+        sampleLog: { log, topic: SAMPLES_TOPIC, partitions: config.LOOKOUT_PARTITIONS },
+        telemetry,
+        body: {
+          maxCompressedBytes: config.LOOKOUT_MAX_BODY_BYTES,
+          maxDecompressedBytes: config.LOOKOUT_MAX_DECOMPRESSED_BYTES,
         },
-        overrides: config.LOOKOUT_TENANT_LIMITS,
-      }),
-    },
-    query: {
-      store,
-      limits: {
-        maxSeries: config.LOOKOUT_QUERY_MAX_SERIES,
-        maxPointsPerSeries: config.LOOKOUT_QUERY_MAX_POINTS,
-        maxExecutionSeconds: config.LOOKOUT_QUERY_TIMEOUT_SECONDS,
-      },
-      context: () => ({ now: Date.now(), retention, allowedLatenessMs }),
-    },
-    rules: alerting.rules,
-    web: {
-      webDir: new URL("./web/", import.meta.url).pathname,
-      vendorDir: new URL("./node_modules/uplot/dist/", import.meta.url).pathname,
-    },
-    prometheus: {
-      store,
-      limits: {
-        maxSeries: config.LOOKOUT_QUERY_MAX_SERIES,
-        maxPoints: config.LOOKOUT_QUERY_MAX_POINTS,
-        maxSamples: config.LOOKOUT_QUERY_MAX_SAMPLES,
-        maxConcurrentPerTenant: config.LOOKOUT_QUERY_MAX_CONCURRENT_PER_TENANT,
-        maxExecutionSeconds: config.LOOKOUT_QUERY_TIMEOUT_SECONDS,
-      },
-      now: Date.now,
-      ...(config.LOOKOUT_QUERY_CACHE_ENTRIES > 0
-        ? {
-          cache: {
-            results: new RangeResultCache({ maxEntries: config.LOOKOUT_QUERY_CACHE_ENTRIES }),
-            horizon: {
-              rollupConsumer: "rollup",
-              rawCommitted: async () =>
-                new Map(
-                  (await log.offsets(SAMPLES_TOPIC, "raw")).map((o) => [o.partition, o.committed ?? 0]),
-                ),
-            },
+        labels: {
+          maxLabels: config.LOOKOUT_MAX_LABELS,
+          maxNameLength: config.LOOKOUT_MAX_LABEL_NAME_LENGTH,
+          maxValueLength: config.LOOKOUT_MAX_LABEL_VALUE_LENGTH,
+        },
+        rawRetentionMs: retention.rawDays * DAY_MS,
+        maxFutureMs: config.LOOKOUT_MAX_FUTURE_SECONDS * 1000,
+        now: Date.now,
+        seriesCacheEntries: config.LOOKOUT_INGEST_SERIES_CACHE,
+        limits: new IngestLimits({
+          defaults: {
+            ingestRate: config.LOOKOUT_INGEST_RATE,
+            ingestBurst: config.LOOKOUT_INGEST_BURST,
+            maxActiveSeries: config.LOOKOUT_MAX_ACTIVE_SERIES,
+            maxActiveSeriesPerMetric: config.LOOKOUT_MAX_ACTIVE_SERIES_PER_METRIC,
+            activeSeriesWindowMs: config.LOOKOUT_ACTIVE_SERIES_WINDOW_SECONDS * 1000,
           },
-        }
-        : {}),
-    },
-    incidents: alerting.incidents,
-    channels: alerting.channels,
+          overrides: config.LOOKOUT_TENANT_LIMITS,
+        }),
+      }
+      : undefined,
+    query: store && serveQueries
+      ? {
+        store,
+        limits: {
+          maxSeries: config.LOOKOUT_QUERY_MAX_SERIES,
+          maxPointsPerSeries: config.LOOKOUT_QUERY_MAX_POINTS,
+          maxExecutionSeconds: config.LOOKOUT_QUERY_TIMEOUT_SECONDS,
+        },
+        context: () => ({ now: Date.now(), retention, allowedLatenessMs }),
+      }
+      : undefined,
+    rules: roles.has("query") ? alerting?.rules : undefined,
+    web: roles.has("query")
+      ? {
+        webDir: new URL("./web/", import.meta.url).pathname,
+        vendorDir: new URL("./node_modules/uplot/dist/", import.meta.url).pathname,
+      }
+      : undefined,
+    prometheus: store && serveQueries
+      ? {
+        store,
+        limits: {
+          maxSeries: config.LOOKOUT_QUERY_MAX_SERIES,
+          maxPoints: config.LOOKOUT_QUERY_MAX_POINTS,
+          maxSamples: config.LOOKOUT_QUERY_MAX_SAMPLES,
+          maxConcurrentPerTenant: config.LOOKOUT_QUERY_MAX_CONCURRENT_PER_TENANT,
+          maxExecutionSeconds: config.LOOKOUT_QUERY_TIMEOUT_SECONDS,
+        },
+        now: Date.now,
+        ...(config.LOOKOUT_QUERY_CACHE_ENTRIES > 0
+          ? {
+            cache: {
+              results: new RangeResultCache({ maxEntries: config.LOOKOUT_QUERY_CACHE_ENTRIES }),
+              horizon: {
+                rollupConsumer: "rollup",
+                rawCommitted: async () =>
+                  new Map(
+                    (await log.offsets(SAMPLES_TOPIC, "raw")).map((o) => [o.partition, o.committed ?? 0]),
+                  ),
+              },
+            },
+          }
+          : {}),
+      }
+      : undefined,
+    incidents: roles.has("query") ? alerting?.incidents : undefined,
+    channels: roles.has("query") ? alerting?.channels : undefined,
+    // Wherever a projector or the query API runs: a rebuild runs beside its model's projector.
+    admin: store
+      ? {
+        token: config.LOOKOUT_ADMIN_TOKEN,
+        rebuilds: new ReadModelRebuilds({
+          log,
+          store,
+          topic: SAMPLES_TOPIC,
+          models: rebuildTargets,
+          batchRecords: config.LOOKOUT_REBUILD_BATCH_RECORDS,
+        }),
+      }
+      : undefined,
   });
 
   const server = Deno.serve({
     port: config.PORT,
     hostname: "0.0.0.0",
     onListen: ({ port }) =>
-      console.log(`lookout listening on :${port} (tenants: ${tenants.tenants.join(", ")})`),
+      console.log(
+        `lookout listening on :${port} (roles: ${[...roles].join(",")}; tenants: ${
+          tenants.tenants.join(", ")
+        })`,
+      ),
   }, app.fetch);
   ready = true;
 
@@ -330,13 +427,32 @@ async function main(): Promise<void> {
     await server.shutdown();
     await Promise.all(projectors.map((p) => p.stop()));
     await Promise.allSettled(running);
-    await alerting.close();
+    await alerting?.close();
     await log.close();
-    await store.close();
+    await store?.close();
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGTERM", shutdown);
   Deno.addSignalListener("SIGINT", shutdown);
+}
+
+/** `main.ts rebuild raw|rollup`: asks the running program at `LOOKOUT_URL` to rebuild a read model. */
+async function rebuildCommand(model: string | undefined): Promise<void> {
+  const parsed = z.object({
+    model: z.enum(["raw", "rollup"], { error: "usage: deno task rebuild raw|rollup" }),
+    url: z.url().default("http://127.0.0.1:8080"),
+    token: z.string({ error: "LOOKOUT_ADMIN_TOKEN is required" }).min(1),
+  }).safeParse({ model, url: Deno.env.get("LOOKOUT_URL"), token: Deno.env.get("LOOKOUT_ADMIN_TOKEN") });
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) console.error(issue.message);
+    Deno.exit(2);
+  }
+  const ok = await runRebuildCli({
+    ...parsed.data,
+    write: (text) => Deno.stderr.writeSync(new TextEncoder().encode(text)),
+    interactive: Deno.stderr.isTerminal(),
+  });
+  Deno.exit(ok ? 0 : 1);
 }
 
 if (import.meta.main) await main();

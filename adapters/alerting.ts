@@ -61,6 +61,12 @@ export interface AlertingOptions {
   readonly externalUrl?: string;
   /** Backoff base of notification retries. */
   readonly deliveryBaseDelayMs?: number;
+  /**
+   * What this process runs (all by default): the rules and incidents tables kept from
+   * the event store (`project`, the API's read side), the streaming evaluator
+   * (`evaluate`) and the notification delivery worker (`deliver`).
+   */
+  readonly run?: { readonly project?: boolean; readonly evaluate?: boolean; readonly deliver?: boolean };
 }
 
 export interface Alerting {
@@ -104,8 +110,13 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
     onError: (error, event) =>
       (options.onError ?? console.error)(`rules projection at ${event.position}: ${error}`),
   });
-  const delivering = deliveries.start().catch((error) => (options.onError ?? console.error)(error));
-  const running = projector.start().catch((error) => (options.onError ?? console.error)(error));
+  const run = { project: true, evaluate: true, deliver: true, ...options.run };
+  const delivering = run.deliver
+    ? deliveries.start().catch((error) => (options.onError ?? console.error)(error))
+    : undefined;
+  const running = run.project
+    ? projector.start().catch((error) => (options.onError ?? console.error)(error))
+    : undefined;
   const commands = new RuleCommands({ log: options.log, topic: COMMANDS_TOPIC, store });
   const incidents = new IncidentCommands({ store });
   const evaluator = new StreamingEvaluator({
@@ -129,7 +140,9 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
     tickMs: options.tickMs,
     onError: (error) => (options.onError ?? console.error)(`streaming evaluator: ${error}`),
   });
-  const evaluating = evaluator.start().catch((error) => (options.onError ?? console.error)(error));
+  const evaluating = run.evaluate
+    ? evaluator.start().catch((error) => (options.onError ?? console.error)(error))
+    : undefined;
   const projected = (position: bigint) => projector.projected(position);
   const newId = () => crypto.randomUUID();
   return {

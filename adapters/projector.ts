@@ -45,6 +45,9 @@ export class Projector<S> {
   readonly #abort = new AbortController();
   #running?: Promise<void>;
   #deadLettered = 0;
+  /** The batch being handled, so `pause` can wait for it. */
+  #busy: Promise<void> = Promise.resolve();
+  #gate?: { readonly opened: Promise<void>; readonly open: () => void };
 
   constructor(
     private readonly projection: Projection<S>,
@@ -69,7 +72,27 @@ export class Projector<S> {
 
   async stop(): Promise<void> {
     this.#abort.abort();
+    this.resume();
     await this.#running?.catch(() => {});
+  }
+
+  /**
+   * Holds the next batch and resolves once the batch in hand is written and committed,
+   * so the group's committed offsets stand still until `resume` (a read-model rebuild
+   * catches up to them and swaps its tables in meanwhile).
+   */
+  async pause(): Promise<void> {
+    if (!this.#gate) {
+      let open = () => {};
+      const opened = new Promise<void>((resolve) => open = resolve);
+      this.#gate = { opened, open };
+    }
+    await this.#busy.catch(() => {});
+  }
+
+  resume(): void {
+    this.#gate?.open();
+    this.#gate = undefined;
   }
 
   async #run(): Promise<void> {
@@ -93,7 +116,9 @@ export class Projector<S> {
       });
       const linger = this.options.lingerMs ?? 0;
       for await (const batch of batches) {
-        await this.#handle(batch);
+        while (this.#gate) await this.#gate.opened;
+        this.#busy = this.#handle(batch);
+        await this.#busy;
         if (linger > 0 && batch.records.length < maxRecords) await this.#pause(linger);
       }
     } finally {

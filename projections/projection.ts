@@ -51,6 +51,14 @@ export interface Projection<S> {
   tick(state: S, now: number): S;
 }
 
+/**
+ * Where a projection writes each of its tables: the live name by default, a shadow
+ * name while a rebuild replays the log beside the live tables.
+ */
+export type TableNames = (table: string) => string;
+
+export const liveTables: TableNames = (table) => table;
+
 /** The deduplication token of one table's insert for one batch. */
 export function batchToken(projection: string, batch: RecordBatch, table: string): string {
   return `${projection}:${batch.topic}:${batch.partition}:${batch.firstOffset}-${batch.lastOffset}:${table}`;

@@ -4,7 +4,14 @@
  * a series row written twice costs nothing but the write).
  */
 import type { RecordBatch } from "../domain/ports/command-log.ts";
-import { batchToken, type PlannedBatch, type Projection, type ProjectionWrite } from "./projection.ts";
+import {
+  batchToken,
+  liveTables,
+  type PlannedBatch,
+  type Projection,
+  type ProjectionWrite,
+  type TableNames,
+} from "./projection.ts";
 import { eachSampleRecord, expectedSamples, SampleBlockBuilder, sampleSourceSql } from "./sample-block.ts";
 import { SeenSeries } from "./seen-series.ts";
 import { SeriesBlockBuilder, seriesInsert } from "./series-block.ts";
@@ -17,11 +24,14 @@ export interface RawProjectionOptions {
   readonly name?: string;
   /** Series remembered as already written today; bounds memory under high churn. */
   readonly seenSeriesLimit?: number;
+  /** Names of `samples` and `series`; the live tables by default. */
+  readonly tables?: TableNames;
 }
 
 export function rawProjection(options: RawProjectionOptions = {}): Projection<null> {
   const seen = new SeenSeries(options.seenSeriesLimit ?? 2_000_000);
   const name = options.name ?? "raw";
+  const table = options.tables ?? liveTables;
   return {
     name,
     topic: options.topic ?? "metrics.samples",
@@ -51,7 +61,7 @@ export function rawProjection(options: RawProjectionOptions = {}): Projection<nu
           kind: "block",
           block,
           inserts: [{
-            sql: `INSERT INTO samples (tenant, series_id, ts, value)
+            sql: `INSERT INTO ${table("samples")} (tenant, series_id, ts, value)
               SELECT tenant, series_id, t, value FROM ${sampleSourceSql(tenants)}`,
             deduplicationToken: batchToken(name, batch, "samples"),
           }],
@@ -64,7 +74,7 @@ export function rawProjection(options: RawProjectionOptions = {}): Projection<nu
         writes.push({
           kind: "block",
           block: series.build(),
-          inserts: [seriesInsert(series.tenants, batchToken(name, batch, "series"))],
+          inserts: [seriesInsert(series.tenants, batchToken(name, batch, "series"), table("series"))],
         });
       }
       return {

@@ -18,7 +18,14 @@ import {
   type WatermarkState,
 } from "../domain/watermark.ts";
 import { BucketAccumulator, coarsenBuckets } from "./bucket-states.ts";
-import { batchToken, type PlannedBatch, type Projection, type ProjectionWrite } from "./projection.ts";
+import {
+  batchToken,
+  liveTables,
+  type PlannedBatch,
+  type Projection,
+  type ProjectionWrite,
+  type TableNames,
+} from "./projection.ts";
 import { rollupBlock, rollupInsert } from "./rollup-block.ts";
 import {
   eachSampleRecord,
@@ -37,6 +44,8 @@ export interface RollupProjectionOptions {
   /** Consumer group and token prefix; distinct names project the same log independently. */
   readonly name?: string;
   readonly watermark?: Partial<WatermarkPolicy>;
+  /** Names of `rollup_1m`, `rollup_1h` and `late_samples`; the live tables by default. */
+  readonly tables?: TableNames;
 }
 
 /** Watermarks per tenant within a partition, so one tenant's backfill never makes another's data late. */
@@ -44,6 +53,7 @@ export type RollupState = ReadonlyMap<string, WatermarkState>;
 
 export function rollupProjection(options: RollupProjectionOptions = {}): Projection<RollupState> {
   const name = options.name ?? "rollup";
+  const table = options.tables ?? liveTables;
   const policy = options.watermark ?? {};
   const finite = (n: number) => Number.isFinite(n) ? n : null;
   return {
@@ -102,12 +112,12 @@ export function rollupProjection(options: RollupProjectionOptions = {}): Project
           {
             kind: "block",
             block: rollupBlock(minuteStates),
-            inserts: [rollupInsert("rollup_1m", tenants, batchToken(name, batch, "rollup_1m"))],
+            inserts: [rollupInsert(table("rollup_1m"), tenants, batchToken(name, batch, "rollup_1m"))],
           },
           {
             kind: "block",
             block: rollupBlock(hours),
-            inserts: [rollupInsert("rollup_1h", tenants, batchToken(name, batch, "rollup_1h"))],
+            inserts: [rollupInsert(table("rollup_1h"), tenants, batchToken(name, batch, "rollup_1h"))],
           },
         );
       }
@@ -118,7 +128,7 @@ export function rollupProjection(options: RollupProjectionOptions = {}): Project
           kind: "block",
           block: late.block,
           inserts: [{
-            sql: `INSERT INTO late_samples (tenant, series_id, ts, value, watermark, received)
+            sql: `INSERT INTO ${table("late_samples")} (tenant, series_id, ts, value, watermark, received)
               SELECT tenant, series_id, t, value,
                 fromUnixTimestamp64Milli(toInt64([${watermarks.join(",")}][indexOf(${
               tenantArraySql(late.tenants)

@@ -70,9 +70,13 @@ export class SeriesBlockBuilder {
 }
 
 /** Inserts a {@link SeriesBlockBuilder} block; `tenants` in `tenant_ix` order. */
-export function seriesInsert(tenants: readonly string[], deduplicationToken: string): BlockInsert {
+export function seriesInsert(
+  tenants: readonly string[],
+  deduplicationToken: string,
+  table = "series",
+): BlockInsert {
   return {
-    sql: `INSERT INTO series (tenant, metric, series_id, labels, day)
+    sql: `INSERT INTO ${table} (tenant, metric, series_id, labels, day)
       SELECT ${tenantArraySql(tenants)}[tenant_ix + 1], metric, series_id,
         mapFromArrays(label_names, label_values), day
       FROM {source}`,

@@ -18,6 +18,7 @@ import { type IncidentOptions, incidentRoutes } from "./incident-routes.ts";
 import { type ChannelOptions, channelRoutes } from "./channel-routes.ts";
 import { cardinalityRoutes } from "./cardinality-route.ts";
 import { type WebOptions, webRoutes } from "./web-routes.ts";
+import { type AdminOptions, adminRoutes } from "./admin-routes.ts";
 import type { Telemetry } from "../telemetry.ts";
 
 export type TenantEnv = { Variables: { tenant: string } };
@@ -32,6 +33,7 @@ export interface AppOptions {
   readonly incidents?: IncidentOptions;
   readonly channels?: ChannelOptions;
   readonly web?: WebOptions;
+  readonly admin?: AdminOptions;
   readonly ready: () => boolean | Promise<boolean>;
   readonly logError?: (error: unknown) => void;
 }
@@ -53,7 +55,11 @@ export function createApp(options: AppOptions): Hono<TenantEnv> {
       c.body(await options.telemetry.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
   );
 
+  // Admin routes answer to the admin token, not to a tenant's key.
+  if (options.admin) app.route("/", adminRoutes(options.admin));
+
   const authenticate: MiddlewareHandler<TenantEnv> = async (c, next) => {
+    if (c.req.path.startsWith("/v1/admin/")) return await next();
     const query = c.req.path === "/write" ? new URL(c.req.url).searchParams : undefined;
     const tenant = options.tenants.resolve(c.req.raw.headers, query);
     if (tenant === undefined) {

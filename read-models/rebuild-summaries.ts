@@ -1,0 +1,37 @@
+/**
+ * What a rebuild compares between a live read model and its rebuilt shadow: per table,
+ * one query of a few figures that differ when any row is missing, extra or changed
+ * (rollup tables are compared after merging their partial rows, so two tables holding
+ * the same buckets in different parts compare equal).
+ *
+ * @example
+ * const [live] = await store.query(rebuildSummaries.rollup.summary("rollup_1m"));
+ */
+export interface ModelSummaries {
+  readonly tables: readonly string[];
+  readonly summary: (table: string) => string;
+}
+
+const rollupSummary = (table: string) =>
+  `SELECT count() AS buckets, sum(n) AS samples, round(sum(total), 6) AS total,
+    round(sum(low), 6) AS min, round(sum(high), 6) AS max
+  FROM (SELECT sum(count) AS n, sum(sum) AS total, min(min) AS low, max(max) AS high
+    FROM ${table} GROUP BY tenant, series_id, bucket)`;
+
+export const rebuildSummaries: Readonly<Record<"raw" | "rollup", ModelSummaries>> = {
+  raw: {
+    tables: ["samples", "series"],
+    summary: (table) =>
+      table.startsWith("samples")
+        ? `SELECT count() AS rows, uniqExact(tenant, series_id, ts) AS distinct,
+            countIf(isNaN(value)) AS nan, round(sumIf(value, isFinite(value)), 6) AS total FROM ${table}`
+        : `SELECT uniqExact(tenant, series_id) AS series, uniqExact(tenant, series_id, day) AS days FROM ${table}`,
+  },
+  rollup: {
+    tables: ["rollup_1m", "rollup_1h", "late_samples"],
+    summary: (table) =>
+      table.startsWith("late_samples")
+        ? `SELECT count() AS rows, uniqExact(tenant, series_id, ts) AS distinct FROM ${table}`
+        : rollupSummary(table),
+  },
+};
