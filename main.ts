@@ -300,7 +300,11 @@ async function main(): Promise<void> {
         rollupProjection({ topic: SAMPLES_TOPIC, name: "rollup-rebuild", watermark, tables }),
     };
   }
-  logGauges(telemetry, log, ["raw", "rollup", "alerts"]);
+  // Lag of the groups this process consumes, so a process's lag reads 0 once it has caught up.
+  logGauges(telemetry, log, [
+    ...projectors.map((p) => p.name),
+    ...(roles.has("alerting") ? ["alerts"] : []),
+  ]);
   telemetry.gauge(
     "lookout_dead_lettered_records",
     "Log records moved to the dead-letter topic since start, per projection.",
