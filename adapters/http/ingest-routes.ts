@@ -224,6 +224,11 @@ export function ingestRoutes(options: IngestOptions): Hono<TenantEnv> {
 
   app.post("/api/v1/write", (c) => {
     const version = remoteWriteVersion(c.req.header("content-type"));
+    // Per version, so an operator sees which senders have moved to 2.0.
+    options.telemetry.count("lookout_remote_write_requests_total", {
+      tenant: c.get("tenant"),
+      version: version === 2 ? "2.0" : "1.0",
+    });
     const decode = version === 2 ? decodeRemoteWriteV2 : decodeRemoteWriteV1;
     const reply = (result: RemoteWriteResult) => remoteWriteReply(result, version);
     return accept(
