@@ -22,6 +22,7 @@ const HELP: Record<string, string> = {
   lookout_samples_rejected_total: "Samples rejected at ingest, by reason.",
   lookout_requests_total: "Ingest and query requests by route and status.",
   lookout_requests_rejected_total: "Ingest requests refused as a whole, by tenant and reason.",
+  lookout_remote_write_requests_total: "Remote write requests by tenant and protocol version (1.0, 2.0).",
   lookout_late_samples_total: "Samples that arrived after their rollup window closed.",
   lookout_projected_samples_total: "Samples written by each projection.",
   lookout_projection_errors_total: "Failed projection attempts (retried or dead-lettered).",

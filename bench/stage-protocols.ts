@@ -12,7 +12,7 @@
  *   package speaks remote write 1.0, Influx and Datadog v1 but not OTLP or remote
  *   write 2.0, so those rows have no peer.
  *
- * Run: deno run -A bench/stage-protocols.ts [--quick] [--out file.json]
+ * Run: deno run -A bench/stage-protocols.ts [--quick] [--only=influx,otlp-protobuf] [--out file.json]
  */
 import { join } from "node:path";
 import { createApp } from "../adapters/http/app.ts";
@@ -28,7 +28,7 @@ const quick = args.includes("--quick");
 const SERIES = quick ? 20_000 : 50_000;
 const ROUNDS = quick ? 3 : 6;
 const KEY = "bench-protocols-key";
-const PROTOCOLS: readonly Protocol[] = [
+const ALL_PROTOCOLS: readonly Protocol[] = [
   "remote-write-1",
   "remote-write-2",
   "influx",
@@ -36,6 +36,8 @@ const PROTOCOLS: readonly Protocol[] = [
   "otlp-json",
   "otlp-protobuf",
 ];
+const only = args.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+const PROTOCOLS = only ? ALL_PROTOCOLS.filter((p) => only.includes(p)) : ALL_PROTOCOLS;
 const VM_PATHS: Partial<Record<Protocol, string>> = {
   "remote-write-1": "/api/v1/write",
   influx: "/write?precision=ms",

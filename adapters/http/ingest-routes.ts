@@ -31,7 +31,7 @@ import { decodeDatadogV2 } from "../../commands/ingest/datadog-v2.ts";
 import type { DecodeContext, DecodeResult } from "../../commands/ingest/decode-context.ts";
 import { decodeInflux, influxPrecision } from "../../commands/ingest/influx.ts";
 import { decodeNative } from "../../commands/ingest/native.ts";
-import { decodeOtlp, type OtlpResult } from "../../commands/ingest/otlp.ts";
+import type { OtlpResult } from "../../commands/ingest/otlp.ts";
 import { decodeRemoteWriteV1 } from "../../commands/ingest/remote-write-v1.ts";
 import { decodeRemoteWriteV2 } from "../../commands/ingest/remote-write-v2.ts";
 import type { RemoteWriteResult } from "../../commands/ingest/remote-write-series.ts";
@@ -39,7 +39,7 @@ import { SeriesCache } from "../../commands/ingest/series-cache.ts";
 import { type BodyLimits, readBody } from "./read-body.ts";
 import { readRemoteWriteBody, remoteWriteReply, remoteWriteVersion } from "./remote-write-reply.ts";
 import { snappyBlock } from "./snappy-block.ts";
-import { otlpEncoding, otlpReply, otlpRequest } from "./otlp-reply.ts";
+import { decodeOtlpBody, otlpEncoding, otlpReply } from "./otlp-reply.ts";
 import { problem } from "./problem.ts";
 import type { IngestLimits } from "./ingest-limits.ts";
 import type { Telemetry } from "../telemetry.ts";
@@ -217,13 +217,18 @@ export function ingestRoutes(options: IngestOptions): Hono<TenantEnv> {
   const otlp = (c: Context<TenantEnv>) => {
     const encoding = otlpEncoding(c.req.header("content-type"));
     const reply = (result: OtlpResult) => otlpReply(result, encoding);
-    return accept(c, (bytes, ctx) => decodeOtlp(otlpRequest(bytes, encoding), ctx), reply, undefined, reply);
+    return accept(c, (bytes, ctx) => decodeOtlpBody(bytes, encoding, ctx), reply, undefined, reply);
   };
   app.post("/v1/metrics", otlp);
   app.post("/otlp/v1/metrics", otlp);
 
   app.post("/api/v1/write", (c) => {
     const version = remoteWriteVersion(c.req.header("content-type"));
+    // Per version, so an operator sees which senders have moved to 2.0.
+    options.telemetry.count("lookout_remote_write_requests_total", {
+      tenant: c.get("tenant"),
+      version: version === 2 ? "2.0" : "1.0",
+    });
     const decode = version === 2 ? decodeRemoteWriteV2 : decodeRemoteWriteV1;
     const reply = (result: RemoteWriteResult) => remoteWriteReply(result, version);
     return accept(

@@ -1,6 +1,6 @@
 /**
  * The HTTP side of OTLP/HTTP metrics (`POST /v1/metrics`, `/otlp/v1/metrics`): the
- * request's encoding from its content type, its body as an OTLP/JSON-shaped object,
+ * request's encoding from its content type, its body decoded into a sample batch,
  * and the reply in the same encoding.
  *
  * The reply is `200` with an `ExportMetricsServiceResponse`; when points were
@@ -11,8 +11,10 @@
  * @example
  * const encoding = otlpEncoding(c.req.header("content-type")); // "protobuf" | "json"
  */
-import type { OtlpResult } from "../../commands/ingest/otlp.ts";
-import { decodeOtlpProtobuf, encodeOtlpResponse } from "../../commands/ingest/otlp-proto.ts";
+import type { DecodeContext } from "../../commands/ingest/decode-context.ts";
+import { decodeOtlp, type OtlpResult } from "../../commands/ingest/otlp.ts";
+import { encodeOtlpResponse } from "../../commands/ingest/otlp-proto.ts";
+import { decodeOtlpWire } from "../../commands/ingest/otlp-wire.ts";
 import { UnsupportedMediaType, ValidationError } from "../../domain/errors.ts";
 
 export type OtlpEncoding = "protobuf" | "json";
@@ -30,14 +32,17 @@ export function otlpEncoding(contentType: string | undefined): OtlpEncoding {
   );
 }
 
-export function otlpRequest(bytes: Uint8Array, encoding: OtlpEncoding): unknown {
-  if (encoding === "protobuf") return decodeOtlpProtobuf(bytes);
+/** Protobuf through the hand reader (`otlp-wire.ts`), JSON through `JSON.parse` and the walker. */
+export function decodeOtlpBody(bytes: Uint8Array, encoding: OtlpEncoding, ctx: DecodeContext): OtlpResult {
+  if (encoding === "protobuf") return decodeOtlpWire(bytes, ctx);
+  let request: unknown;
   try {
-    return JSON.parse(text.decode(bytes));
+    request = JSON.parse(text.decode(bytes));
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     throw new ValidationError(`Cannot ingest OTLP metrics: the JSON body does not parse (${why})`);
   }
+  return decodeOtlp(request, ctx);
 }
 
 export function otlpReply(result: OtlpResult, encoding: OtlpEncoding): Response {

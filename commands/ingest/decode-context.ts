@@ -29,7 +29,7 @@ import { checkSeries, type LabelLimits } from "../../domain/label-rules.ts";
 import { type SampleBatch, SampleBatchBuilder } from "../../domain/sample-batch.ts";
 import { type Labels, type SeriesDef, seriesId } from "../../domain/series.ts";
 import { encodeSeriesDef } from "../../domain/sample-record.ts";
-import type { KnownSeries, SeriesCache } from "./series-cache.ts";
+import type { CachedSeries, KnownSeries, SeriesCache } from "./series-cache.ts";
 
 export interface DecodeContext {
   readonly tenant: string;
@@ -123,23 +123,32 @@ export class DecodeCollector {
     return { metric, def: { ...def, wire: encodeSeriesDef(def) } };
   }
 
-  /** `addSeries` for a series `resolve` has already checked. */
-  addKnown(index: number, known: KnownSeries, samples: SampleSource): void {
+  /**
+   * `addSeries` for a series `resolve` has already checked. A cached series that the
+   * cardinality limit refuses leaves the cache again: a flood of new series past the
+   * limit must not fill it (and push out the series that keep flowing).
+   */
+  addKnown(index: number, known: KnownSeries | CachedSeries, samples: SampleSource): void {
     if (known.def === undefined) {
       return this.rejectSeries(index, known.rejection ?? "series is not valid", known.metric, samples.count);
     }
-    this.#addSamples(index, known.metric, known.def, known.def.labels, samples);
+    const refused = this.#addSamples(index, known.metric, known.def, known.def.labels, samples);
+    if (refused && "key" in known) this.#ctx.seriesCache?.forget(known);
   }
 
+  /** Returns whether the cardinality limit refused the series. */
   #addSamples(
     index: number,
     metric: string,
     known: SeriesDef | undefined,
     labels: Labels,
     samples: SampleSource,
-  ): void {
+  ): boolean {
     const count = samples.count;
-    if (count === 0) return this.rejectSeries(index, "series has no samples", metric);
+    if (count === 0) {
+      this.rejectSeries(index, "series has no samples", metric);
+      return false;
+    }
 
     const builder = this.#builder;
     const oldest = this.#oldest;
@@ -186,13 +195,16 @@ export class DecodeCollector {
     this.#count("invalid_value", badValue);
     if (refused !== undefined) {
       this.#rejectedSeries.push({ index, metric, reason: refused });
-    } else if (slot < 0) {
+      return true;
+    }
+    if (slot < 0) {
       this.#rejectedSeries.push({
         index,
         metric,
         reason: this.#noSampleAccepted(count, badTimestamp, tooOld, tooNew, badValue),
       });
     }
+    return false;
   }
 
   /**

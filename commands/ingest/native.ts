@@ -15,7 +15,8 @@
  * Per series:
  * - `metric` must already be a valid metric name; unlike the Datadog path nothing is
  *   renamed, so what is queried is what was sent;
- * - `labels` is optional and must be an object whose values are strings;
+ * - `labels` is optional and must be an object whose values are strings, each name
+ *   once (`JSON.parse` would keep the last of a name sent twice; the series is rejected);
  * - `timestamps` are milliseconds since the epoch (fractions are rounded) and must be
  *   as many as `values`;
  * - a value is a number or one of the strings `"NaN"`, `"+Inf"`, `"Inf"`, `"-Inf"`,
@@ -35,6 +36,7 @@ import {
   type SampleSource,
 } from "./decode-context.ts";
 import { isJsonWhitespace, NativeScan } from "./native-scan.ts";
+import { repeatedNameReason, repeatedNames } from "./repeated-name.ts";
 import { type CachedSeries, copyString, type SeriesCache } from "./series-cache.ts";
 
 const NDJSON_TYPES = new Set([
@@ -61,7 +63,8 @@ export function decodeNative(text: string, contentType: string, ctx: DecodeConte
   if (Array.isArray(body)) {
     const collector = new DecodeCollector(ctx, body.length);
     const samples = new NativeSamples();
-    for (let i = 0; i < body.length; i++) decodeOne(body[i], i, collector, samples);
+    const repeated = new Map(repeatedNames(text).reverse().map((r) => [r.element, repeatedNameReason(r)]));
+    for (let i = 0; i < body.length; i++) decodeOne(body[i], i, collector, samples, repeated.get(i));
     return collector.result();
   }
   if (!isRecord(body)) {
@@ -70,7 +73,8 @@ export function decodeNative(text: string, contentType: string, ctx: DecodeConte
     );
   }
   const collector = new DecodeCollector(ctx);
-  decodeOne(body, 0, collector, new NativeSamples());
+  const repeated = repeatedNames(text)[0];
+  decodeOne(body, 0, collector, new NativeSamples(), repeated && repeatedNameReason(repeated));
   return collector.result();
 }
 
@@ -104,7 +108,8 @@ function decodeLines(text: string, ctx: DecodeContext): DecodeResult {
       collector.rejectSeries(line, `line is not valid JSON (${messageOf(error)})`);
       continue;
     }
-    decodeOne(entry, line, collector, samples);
+    const repeated = repeatedNames(raw)[0];
+    decodeOne(entry, line, collector, samples, repeated && repeatedNameReason(repeated));
   }
   return collector.result();
 }
@@ -145,19 +150,31 @@ function resolveScanned(
   collector: DecodeCollector,
 ): CachedSeries | undefined {
   let labels: unknown = NO_LABELS;
+  let repeated: string | undefined;
   if (scan.labelsStart >= 0) {
     try {
       labels = JSON.parse(text.slice(scan.labelsStart, scan.labelsEnd));
     } catch {
       return undefined;
     }
+    const names = repeatedNames(text, scan.labelsStart, scan.labelsEnd);
+    if (names.length > 0) repeated = repeatedNameReason(names[0], true);
   }
   // A copy, so the cache does not keep the request body alive through a slice of it.
   const metric = copyString(text.slice(scan.metricStart, scan.metricEnd));
-  return cache.set(key, collector.resolve(metric, labels as Labels));
+  return cache.set(
+    key,
+    repeated === undefined ? collector.resolve(metric, labels as Labels) : { metric, rejection: repeated },
+  );
 }
 
-function decodeOne(entry: unknown, index: number, collector: DecodeCollector, samples: NativeSamples): void {
+function decodeOne(
+  entry: unknown,
+  index: number,
+  collector: DecodeCollector,
+  samples: NativeSamples,
+  repeated?: string,
+): void {
   if (!isRecord(entry)) return collector.rejectSeries(index, "series is not a JSON object");
   const { metric, timestamps, values } = entry;
   const count = Math.max(
@@ -174,6 +191,7 @@ function decodeOne(entry: unknown, index: number, collector: DecodeCollector, sa
     const reason = `"timestamps" has ${timestamps.length} entries but "values" has ${values.length}`;
     return collector.rejectSeries(index, reason, metric, count);
   }
+  if (repeated !== undefined) return collector.rejectSeries(index, repeated, metric, count);
   const labels = entry.labels === undefined ? NO_LABELS : entry.labels;
   if (!isRecord(labels)) {
     return collector.rejectSeries(index, '"labels" must be an object of strings', metric, count);

@@ -105,6 +105,23 @@ export function decodeOtlpProtobuf(bytes: Uint8Array): unknown {
   return Request.toObject(message, { longs: String, enums: Number, bytes: String, defaults: false });
 }
 
+const MESSAGES = {
+  Resource: root.lookupType("opentelemetry.proto.Resource"),
+  KeyValue: root.lookupType("opentelemetry.proto.KeyValue"),
+  Metric: root.lookupType("opentelemetry.proto.Metric"),
+};
+
+/** One embedded message in the OTLP/JSON shape, for the hand reader's rare paths (`otlp-wire.ts`). */
+export function decodeOtlpMessage(type: keyof typeof MESSAGES, bytes: Uint8Array): unknown {
+  const message = MESSAGES[type];
+  return message.toObject(message.decode(bytes), {
+    longs: String,
+    enums: Number,
+    bytes: String,
+    defaults: false,
+  });
+}
+
 export interface PartialSuccess {
   readonly rejectedDataPoints: number;
   readonly errorMessage: string;

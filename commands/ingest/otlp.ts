@@ -46,7 +46,12 @@ export function decodeOtlp(request: unknown, ctx: DecodeContext): OtlpResult {
   return { ...result, rejectedDataPoints: rejected.size };
 }
 
-class OtlpWalk {
+/**
+ * Walks messages in the OTLP/JSON shape into a collector; also used by the protobuf
+ * reader (`otlp-wire.ts`) for the metrics it does not read itself, so both share one
+ * count of data points (the rejection indexes).
+ */
+export class OtlpWalk {
   readonly collector: DecodeCollector;
   readonly #ctx: DecodeContext;
   readonly #sample = new OneSample();
@@ -60,15 +65,25 @@ class OtlpWalk {
   }
 
   resource(rm: Raw): void {
-    const attributes = rm?.resource?.attributes;
-    this.#resourceLabels = attributeLabels(attributes, {});
-    this.#resourceKey = JSON.stringify(attributes ?? null);
+    this.beginResource(rm?.resource?.attributes);
     for (const sm of (Array.isArray(rm?.scopeMetrics) ? rm.scopeMetrics : []) as Raw[]) {
-      for (const metric of (Array.isArray(sm?.metrics) ? sm.metrics : []) as Raw[]) this.#metric(metric);
+      for (const metric of (Array.isArray(sm?.metrics) ? sm.metrics : []) as Raw[]) this.metric(metric);
     }
   }
 
-  #metric(metric: Raw): void {
+  /** The resource whose metrics follow; returns its labels, or why they cannot be built. */
+  beginResource(attributes: unknown): Record<string, string> | string {
+    this.#resourceLabels = attributeLabels(attributes, {});
+    this.#resourceKey = JSON.stringify(attributes ?? null);
+    return this.#resourceLabels;
+  }
+
+  /** The index of the next data point. */
+  nextPoint(): number {
+    return this.#point++;
+  }
+
+  metric(metric: Raw): void {
     const name = typeof metric?.name === "string" ? metric.name : "";
     const data = metric?.gauge ?? metric?.sum ?? metric?.histogram ?? metric?.summary ??
       metric?.exponentialHistogram;

@@ -12,6 +12,11 @@
  * out after two turns. One cache belongs to one tenant, whose limits it remembers the
  * verdicts of.
  *
+ * Two kinds of series stay out: one the cardinality limit refused (`forget`), which
+ * would be a new series every time in a flood of them, and a rejected series whose key
+ * is longer than `MAX_REJECTED_KEY_CHARS` (a 1 MB label value is refused again at the
+ * cost of reading it, instead of being kept).
+ *
  * Agents send their series in the same order every interval, so each entry also
  * remembers (weakly) the entry that followed it last time: a decoder that checks
  * `successor(previous)` against the wire first skips hashing the key.
@@ -22,6 +27,10 @@
  * if (known === undefined) known = cache.set(key, resolve(metric, labels));
  */
 import type { SeriesDef } from "../../domain/series.ts";
+
+/** Longer keys of rejected series are not kept: far over any label limit's length. */
+export const MAX_REJECTED_KEY_CHARS = 16_384;
+const FORGOTTEN = -Infinity;
 
 /** A series that was accepted (`def`) or rejected for good (`rejection`). */
 export interface KnownSeries {
@@ -91,9 +100,21 @@ export class SeriesCache {
    * a slice of the request body, and keeping the slice would keep the whole body alive.
    */
   set(key: string, known: KnownSeries): CachedSeries {
+    if (known.def === undefined && key.length > MAX_REJECTED_KEY_CHARS) {
+      return { ...known, key, generation: FORGOTTEN } as Entry;
+    }
     const entry: Entry = { ...known, key: copyString(key), generation: this.#generation };
     this.#insert(entry);
     return entry;
+  }
+
+  /** Drops an entry (a series the cardinality limit refused); a successor link to it no longer hits. */
+  forget(cached: CachedSeries): void {
+    const entry = cached as Entry;
+    if (entry.generation === FORGOTTEN) return;
+    const map = entry.generation === this.#generation ? this.#current : this.#previous;
+    if (map.get(entry.key) === entry) map.delete(entry.key);
+    entry.generation = FORGOTTEN;
   }
 
   get size(): number {

@@ -1,6 +1,8 @@
 /**
  * Bad input against the real program (TESTING.md rows 3, 8 and 9), each checking the
- * status, the reason and that nothing else was lost:
+ * status, the reason and that nothing else was lost (rows 1, 2 and 10 are in
+ * bad-input-tenancy.test.ts, 4 and 5 in bad-input-series.test.ts, 6 and 7 in
+ * bad-input-values.test.ts):
  * - a gzip bomb (1 GiB of zeros), a zstd bomb and a snappy block declaring 4 GiB get
  *   413, and the program's peak resident memory grows by about the decompressed limit,
  *   not by what the bodies claim (the figures are printed);

@@ -1,6 +1,8 @@
 /**
- * End to end with a real Prometheus (Debian's `prometheus`) remote-writing its own
- * metrics to the running program: every sample Prometheus holds of every one of its
+ * End to end with a real Prometheus remote-writing its own metrics to the running
+ * program, once with Debian's `prometheus` (2.42, remote write 1.0) and once with
+ * Prometheus 3 (`scripts/install-prometheus-3.sh`, Debian has none) configured with
+ * `protobuf_message: io.prometheus.write.v2.Request` (remote write 2.0): every sample Prometheus holds of every one of its
  * series over a 20 s window must come back through `POST /v1/query` at raw
  * resolution, with the same labels, timestamps and values (NaN included).
  *
@@ -10,14 +12,19 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { findBinary } from "../support/installed-binary.ts";
+import { findBinary, findFile } from "../support/installed-binary.ts";
 import { metricValues } from "../support/prometheus-text.ts";
 import { type Program, withProgram } from "../support/program.ts";
 import { waitFor } from "../support/wait-for.ts";
 
 const prometheus = findBinary("prometheus", "apt-get install -y prometheus");
+const prometheus3 = findFile(
+  Deno.env.get("LOOKOUT_TEST_PROMETHEUS3") ?? "/usr/local/lib/lookout/prometheus-3/prometheus",
+  "bash scripts/install-prometheus-3.sh",
+);
 const TENANTS = { acme: "acme-prom-key-4e1a", globex: "globex-prom-key-93b2" };
 const STEP = 250;
+const V2_MESSAGE = "io.prometheus.write.v2.Request";
 const WINDOW_S = 20;
 
 type Samples = Map<string, Map<number, number>>;
@@ -33,7 +40,7 @@ function freePort(): number {
   return port;
 }
 
-async function startPrometheus(lookout: Program, key: string) {
+async function startPrometheus(lookout: Program, key: string, binary: string, protobufMessage?: string) {
   const dir = await Deno.makeTempDir({ prefix: "lookout-prometheus-" });
   const port = freePort();
   const config = `
@@ -50,13 +57,13 @@ remote_write:
       credentials: ${key}
     headers:
       X-Scope-OrgID: globex
-    queue_config:
+${protobufMessage ? `    protobuf_message: ${protobufMessage}\n` : ""}    queue_config:
       batch_send_deadline: 1s
       min_backoff: 100ms
       max_backoff: 1s
 `;
   await Deno.writeTextFile(join(dir, "prometheus.yml"), config);
-  const child = new Deno.Command(prometheus.require(), {
+  const child = new Deno.Command(binary, {
     args: [
       `--config.file=${join(dir, "prometheus.yml")}`,
       `--storage.tsdb.path=${join(dir, "data")}`,
@@ -165,85 +172,103 @@ async function indexedSeries(program: Program, key: string, metric: string): Pro
   return new Set(series.map((s) => labelsKey({ __name__: metric, ...s.labels })));
 }
 
-Deno.test({
-  name: "Prometheus remote-writes its own metrics; the query API returns every sample exactly",
-  ignore: prometheus.skip,
-  fn: async () => {
-    await withProgram({ tenants: TENANTS }, async (program) => {
-      const prom = await startPrometheus(program, TENANTS.acme);
-      try {
-        // Enough scrapes for a full window, plus time for the last ones to be sent.
-        await waitFor(async () => (await prom.scalar(`count_over_time(up[${WINDOW_S}s])`)) >= 8, 60_000, {
-          what: "Prometheus to scrape itself 8 times",
-        });
-        const at = Date.now() - 5000;
-        const from = Math.floor((at - WINDOW_S * 1000) / STEP) * STEP;
-        const to = at + STEP;
-        const expected = byMetric(await prom.rangeVector('{job="prometheus"}', at));
-        assert.ok(expected.size > 50, `Prometheus has only ${expected.size} metrics of its own`);
-        // Prometheus keeps sending, so the projection lag need not reach 0: each
-        // comparison is retried until the window's samples are there.
-        const started = performance.now();
-        let compared = 0;
-        let series = 0;
-        let nanSeries = 0;
-        // Four metrics at a time: each query is a round trip to the engine.
-        const queue = [...expected];
-        const compare = async () => {
-          for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
-            const [metric, samples] = next;
-            let nanOnly: string[] = [];
-            const diff = await waitFor(
-              async () => {
-                const got = await lookoutSamples(program, TENANTS.acme, metric, from, to);
-                const found = differences(samples, got);
-                nanOnly = found.nanOnly;
-                return found.diff.length === 0 || found.diff.slice(0, 5).join("; ");
-              },
-              60_000,
-              { what: `Lookout to hold every sample of ${metric}`, intervalMs: 500 },
-            );
-            assert.equal(diff, true, `${metric}: ${diff}`);
-            if (nanOnly.length > 0) {
-              const indexed = await indexedSeries(program, TENANTS.acme, metric);
-              for (const labels of nanOnly) {
-                assert.ok(indexed.has(labels), `NaN-only series ${labels} not indexed`);
-              }
-            }
-            nanSeries += nanOnly.length;
-            series += samples.size;
-            for (const points of samples.values()) compared += points.size;
-          }
-        };
-        await Promise.all([compare(), compare(), compare(), compare()]);
-        console.log(
-          `compared ${compared} samples of ${series} series (${expected.size} metrics, ` +
-            `${nanSeries} series only NaN) with Prometheus' own in ${
-              (performance.now() - started).toFixed(0)
-            } ms`,
-        );
+const SENDERS = [
+  { name: "Prometheus 2.42, remote write 1.0", binary: prometheus, version: "1.0", message: undefined },
+  { name: "Prometheus 3, remote write 2.0", binary: prometheus3, version: "2.0", message: V2_MESSAGE },
+];
 
-        assert.equal(await prom.scalar("prometheus_remote_storage_samples_failed_total"), 0, prom.log());
-        assert.ok(await prom.scalar("prometheus_remote_storage_samples_total") > 0);
-        const globex = await program.query(TENANTS.globex, {
-          metric: "up",
-          agg: "count",
-          from,
-          to,
-          step: STEP,
-          resolution: "raw",
-        });
-        assert.deepEqual(globex.series, [], "X-Scope-OrgID does not choose the tenant");
-        const accepted = metricValues(await program.metrics(), "lookout_samples_accepted_total", {
-          tenant: "acme",
-        });
-        assert.ok(accepted.length === 1 && accepted[0] >= compared, `accepted ${accepted}`);
-      } catch (error) {
-        console.error(`---- prometheus log ----\n${prom.log()}`);
-        throw error;
-      } finally {
-        await prom.stop();
-      }
-    });
-  },
-});
+for (const sender of SENDERS) {
+  Deno.test({
+    name: `${sender.name}: its own metrics remote-written; the query API returns every sample exactly`,
+    ignore: sender.binary.skip,
+    fn: async () => {
+      await withProgram({ tenants: TENANTS }, async (program) => {
+        const prom = await startPrometheus(program, TENANTS.acme, sender.binary.require(), sender.message);
+        try {
+          // Enough scrapes for a full window, plus time for the last ones to be sent.
+          await waitFor(async () => (await prom.scalar(`count_over_time(up[${WINDOW_S}s])`)) >= 8, 60_000, {
+            what: "Prometheus to scrape itself 8 times",
+          });
+          const at = Date.now() - 5000;
+          const from = Math.floor((at - WINDOW_S * 1000) / STEP) * STEP;
+          const to = at + STEP;
+          const expected = byMetric(await prom.rangeVector('{job="prometheus"}', at));
+          assert.ok(expected.size > 50, `Prometheus has only ${expected.size} metrics of its own`);
+          // Prometheus keeps sending, so the projection lag need not reach 0: each
+          // comparison is retried until the window's samples are there.
+          const started = performance.now();
+          let compared = 0;
+          let series = 0;
+          let nanSeries = 0;
+          // Four metrics at a time: each query is a round trip to the engine.
+          const queue = [...expected];
+          const compare = async () => {
+            for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+              const [metric, samples] = next;
+              let nanOnly: string[] = [];
+              const diff = await waitFor(
+                async () => {
+                  const got = await lookoutSamples(program, TENANTS.acme, metric, from, to);
+                  const found = differences(samples, got);
+                  nanOnly = found.nanOnly;
+                  return found.diff.length === 0 || found.diff.slice(0, 5).join("; ");
+                },
+                60_000,
+                { what: `Lookout to hold every sample of ${metric}`, intervalMs: 500 },
+              );
+              assert.equal(diff, true, `${metric}: ${diff}`);
+              if (nanOnly.length > 0) {
+                const indexed = await indexedSeries(program, TENANTS.acme, metric);
+                for (const labels of nanOnly) {
+                  assert.ok(indexed.has(labels), `NaN-only series ${labels} not indexed`);
+                }
+              }
+              nanSeries += nanOnly.length;
+              series += samples.size;
+              for (const points of samples.values()) compared += points.size;
+            }
+          };
+          await Promise.all([compare(), compare(), compare(), compare()]);
+          console.log(
+            `compared ${compared} samples of ${series} series (${expected.size} metrics, ` +
+              `${nanSeries} series only NaN) with Prometheus' own in ${
+                (performance.now() - started).toFixed(0)
+              } ms`,
+          );
+
+          assert.equal(await prom.scalar("prometheus_remote_storage_samples_failed_total"), 0, prom.log());
+          assert.ok(await prom.scalar("prometheus_remote_storage_samples_total") > 0);
+          const globex = await program.query(TENANTS.globex, {
+            metric: "up",
+            agg: "count",
+            from,
+            to,
+            step: STEP,
+            resolution: "raw",
+          });
+          assert.deepEqual(globex.series, [], "X-Scope-OrgID does not choose the tenant");
+          const accepted = metricValues(await program.metrics(), "lookout_samples_accepted_total", {
+            tenant: "acme",
+          });
+          assert.ok(accepted.length === 1 && accepted[0] >= compared, `accepted ${accepted}`);
+          const requests = await program.metrics();
+          const byVersion = (version: string) =>
+            metricValues(requests, "lookout_remote_write_requests_total", { tenant: "acme", version });
+          const other = sender.version === "2.0" ? "1.0" : "2.0";
+          console.log(
+            `remote write requests: ${byVersion(sender.version)} of ${sender.version}, ${
+              byVersion(other)
+            } of ${other}`,
+          );
+          assert.ok(byVersion(sender.version)[0] > 0, `no ${sender.version} request`);
+          assert.deepEqual(byVersion(other), [], `the sender spoke only ${sender.version}`);
+        } catch (error) {
+          console.error(`---- prometheus log ----\n${prom.log()}`);
+          throw error;
+        } finally {
+          await prom.stop();
+        }
+      });
+    },
+  });
+}

@@ -17,7 +17,19 @@ export interface Component {
 }
 
 export function findBinary(name: string, install: string): Component {
-  const path = which(name);
+  return component(name, which(name), install);
+}
+
+/** A component at a fixed path, for one a project script builds outside `PATH`. */
+export function findFile(path: string, install: string): Component {
+  let found: string | undefined;
+  try {
+    if (Deno.statSync(path).isFile) found = path;
+  } catch { /* missing */ }
+  return component(path, found, install);
+}
+
+function component(name: string, path: string | undefined, install: string): Component {
   const inCi = Deno.env.get("CI") === "true";
   if (path === undefined && !inCi) {
     console.warn(`Skipping tests that need ${name}: it is not installed (${install}; CI installs it).`);

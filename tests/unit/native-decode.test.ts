@@ -177,3 +177,37 @@ Deno.test("native: a malformed or empty JSON body is a validation error", () => 
   assert.equal(empty.acceptedSamples, 0);
   assert.deepEqual(empty.rejectedSeries, []);
 });
+
+Deno.test("native: a label name sent twice rejects its series in JSON, NDJSON and the cached path", () => {
+  const twice = (host: string) =>
+    `{"metric":"up","labels":{"env":"a","host":${
+      JSON.stringify(host)
+    },"env":"b"},"timestamps":[${NOW}],"values":[1]}`;
+  const once = line({ metric: "up", labels: { env: "a" }, timestamps: [NOW], values: [2] });
+  const reason = 'label "env" is given twice';
+  for (
+    const [text, type] of [[`[${once},${twice("x")}]`, "application/json"], [
+      `${once}\n${twice("x")}`,
+      "application/x-ndjson",
+    ]]
+  ) {
+    const result = decode(text, type, ctx);
+    assert.deepEqual(samplesOf(result), [["up", NOW, 2]], text);
+    assert.deepEqual(result.rejectedSeries, [{ index: 1, metric: "up", reason }], text);
+  }
+  // An escaped spelling of the same name is the same name; a name repeated in another
+  // series' object is not a repetition.
+  const escaped = `{"metric":"up","labels":{"env":"a","\\u0065nv":"b"},"timestamps":[${NOW}],"values":[1]}`;
+  assert.deepEqual(decode(escaped, "application/x-ndjson", ctx).rejectedSeries, [{
+    index: 0,
+    metric: "up",
+    reason,
+  }]);
+  assert.deepEqual(decode(`[${once},${once}]`, "application/json", ctx).rejectedSeries, []);
+  const metricTwice = `{"metric":"up","metric":"down","timestamps":[${NOW}],"values":[1]}`;
+  assert.deepEqual(decode(metricTwice, "application/json", ctx).rejectedSeries, [{
+    index: 0,
+    metric: "down",
+    reason: '"metric" is given twice in the series object',
+  }]);
+});
