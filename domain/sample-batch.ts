@@ -21,6 +21,23 @@ export interface SampleBatch {
   readonly values: Float64Array;
   /** Number of samples; the columns may be longer. */
   readonly length: number;
+  /**
+   * The series ids as (lo, hi) word pairs in `series` order, when the batch was read
+   * from a log record: hot loops read them instead of one object per series.
+   */
+  readonly seriesIds?: Uint32Array;
+}
+
+/** `batch.seriesIds`, or the same words built from `batch.series`. */
+export function seriesWords(batch: SampleBatch): Uint32Array {
+  if (batch.seriesIds !== undefined) return batch.seriesIds;
+  const series = batch.series;
+  const words = new Uint32Array(2 * series.length);
+  for (let s = 0; s < series.length; s++) {
+    words[2 * s] = series[s].id.lo;
+    words[2 * s + 1] = series[s].id.hi;
+  }
+  return words;
 }
 
 export class SampleBatchBuilder {

@@ -23,6 +23,7 @@ Deno.test("sample record: a batch survives encode and decode bit for bit", () =>
     decoded.series.map((s) => [s.id.hex, s.metric, s.labels]),
     original.series.map((s) => [s.id.hex, s.metric, s.labels]),
   );
+  assert.deepEqual([...decoded.seriesIds!], original.series.flatMap((s) => [s.id.lo, s.id.hi]));
   assert.deepEqual([...decoded.seriesIndex.subarray(0, 3)], [0, 1, 0]);
   assert.deepEqual([...decoded.timestamps.subarray(0, 3)], [
     1_700_000_000_000,
