@@ -94,35 +94,3 @@ export class SampleBatchBuilder {
     this.#values = values;
   }
 }
-
-/**
- * Splits a batch by log partition so every sample of a series goes to the same
- * partition. Series keep their order; samples keep their order within a series.
- */
-export function splitByPartition(
-  batch: SampleBatch,
-  partitions: number,
-  partitionOf: (def: SeriesDef) => number,
-): Map<number, SampleBatch> {
-  const builders = new Map<number, SampleBatchBuilder>();
-  const target = new Array<SampleBatchBuilder>(batch.series.length);
-  const localIndex = new Uint32Array(batch.series.length);
-  for (let s = 0; s < batch.series.length; s++) {
-    const def = batch.series[s];
-    const p = partitionOf(def) % partitions;
-    let builder = builders.get(p);
-    if (!builder) {
-      builder = new SampleBatchBuilder(batch.tenant, Math.max(16, (batch.length / partitions) | 0));
-      builders.set(p, builder);
-    }
-    target[s] = builder;
-    localIndex[s] = builder.addSeries(def);
-  }
-  for (let i = 0; i < batch.length; i++) {
-    const s = batch.seriesIndex[i];
-    target[s].addSample(localIndex[s], batch.timestamps[i], batch.values[i]);
-  }
-  const out = new Map<number, SampleBatch>();
-  for (const [p, builder] of builders) out.set(p, builder.build());
-  return out;
-}

@@ -18,13 +18,15 @@
 import type { SampleBatch } from "./sample-batch.ts";
 import { type Labels, makeSeriesId, type SeriesDef, type SeriesId } from "./series.ts";
 
-const MAGIC = 0x31534b4c; // "LKS1"
+/** The first four bytes of every record, "LKS1". */
+export const MAGIC = 0x31534b4c;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 export class MalformedRecord extends Error {}
 
-class Writer {
+/** A growing little-endian byte buffer for record encoders. */
+export class Writer {
   buf: Uint8Array;
   view: DataView;
   pos = 0;
@@ -113,7 +115,8 @@ export function encodeSeriesDef(def: SeriesDef): Uint8Array {
   return w.buf.slice(0, w.pos);
 }
 
-function writeSeriesDef(w: Writer, def: SeriesDef): void {
+/** One series definition as a record carries it. */
+export function writeSeriesDef(w: Writer, def: SeriesDef): void {
   w.u32(def.id.lo);
   w.u32(def.id.hi);
   w.str(def.metric);
