@@ -110,10 +110,15 @@ export function encodeSampleRecord(batch: SampleBatch): Uint8Array {
  * labels`), for callers that encode a series once and copy it into many records.
  */
 export function encodeSeriesDef(def: SeriesDef): Uint8Array {
-  const w = new Writer(16 + def.metric.length * 3 + Object.keys(def.labels).length * 32);
+  // Encoded into one reused buffer and copied out once: a Writer of its own per series
+  // (a buffer, its DataView, then the copy) cost more than the encoding.
+  const w = seriesScratch;
+  w.pos = 0;
   writeSeriesDef(w, def);
   return w.buf.slice(0, w.pos);
 }
+
+const seriesScratch = new Writer(1024);
 
 /** One series definition as a record carries it. */
 export function writeSeriesDef(w: Writer, def: SeriesDef): void {
