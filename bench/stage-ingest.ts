@@ -5,7 +5,9 @@
  * the append to a SqliteCommandLog in a temp dir on disk.
  *
  * Bodies are generated between iterations and left out of both the wall and the CPU
- * time. Every body has its own timestamps, so nothing is a duplicate.
+ * time. Every body has its own timestamps, so nothing is a duplicate. The "new series"
+ * case gives every body a fresh series cache, as for a fleet ingest has not seen yet
+ * (e2e's cold round): every series is parsed, checked, hashed and encoded.
  *
  * deno run -A bench/stage-ingest.ts [--quick] [--out result.json]
  */
@@ -33,6 +35,7 @@ interface Case {
   readonly format: WireFormat;
   readonly pointsPerLine: number;
   readonly sync: "normal" | "full";
+  readonly newSeries?: boolean;
 }
 
 const cases: Case[] = [
@@ -41,6 +44,7 @@ const cases: Case[] = [
   { name: "datadog v2 10k×1", format: "datadog", pointsPerLine: 1, sync: "normal" },
   { name: "datadog v2 1k×10", format: "datadog", pointsPerLine: 10, sync: "normal" },
   { name: "native NDJSON 10k×1", format: "native", pointsPerLine: 1, sync: "full" },
+  { name: "native 10k×1 new series", format: "native", pointsPerLine: 1, sync: "normal", newSeries: true },
 ];
 
 export interface IngestCaseResult {
@@ -91,14 +95,15 @@ async function runCase(c: Case, dir: string): Promise<IngestCaseResult> {
   });
   const sampleLog: SampleLog = { log: timedLog, topic: "metrics.samples", partitions: PARTITIONS };
   const decode = decoderFor(c.format);
-  const ctx: DecodeContext = {
+  const context = (): DecodeContext => ({
     tenant: "bench",
     limits: defaultLabelLimits,
     now,
     maxAgeMs: 7 * 86_400_000,
     maxFutureMs: 600_000,
     seriesCache: new SeriesCache(262_144),
-  };
+  });
+  let ctx = context();
   const steps = { utf8: 0, decode: 0, hash: 0, splitEncode: 0, append: 0 };
   let wall = 0;
   let cpu = 0;
@@ -113,6 +118,7 @@ async function runCase(c: Case, dir: string): Promise<IngestCaseResult> {
   }
   for (let b = 0; wall < SECONDS_PER_CASE; b++) {
     const bytes = workload.body(c.format, b);
+    if (c.newSeries) ctx = context();
     const w0 = performance.now();
     const c0 = cpuNow();
     const text = textDecoder.decode(bytes);

@@ -21,6 +21,23 @@ export interface SampleBatch {
   readonly values: Float64Array;
   /** Number of samples; the columns may be longer. */
   readonly length: number;
+  /**
+   * The series ids as (lo, hi) word pairs in `series` order, when the batch was read
+   * from a log record: hot loops read them instead of one object per series.
+   */
+  readonly seriesIds?: Uint32Array;
+}
+
+/** `batch.seriesIds`, or the same words built from `batch.series`. */
+export function seriesWords(batch: SampleBatch): Uint32Array {
+  if (batch.seriesIds !== undefined) return batch.seriesIds;
+  const series = batch.series;
+  const words = new Uint32Array(2 * series.length);
+  for (let s = 0; s < series.length; s++) {
+    words[2 * s] = series[s].id.lo;
+    words[2 * s + 1] = series[s].id.hi;
+  }
+  return words;
 }
 
 export class SampleBatchBuilder {
@@ -76,36 +93,4 @@ export class SampleBatchBuilder {
     this.#timestamps = timestamps;
     this.#values = values;
   }
-}
-
-/**
- * Splits a batch by log partition so every sample of a series goes to the same
- * partition. Series keep their order; samples keep their order within a series.
- */
-export function splitByPartition(
-  batch: SampleBatch,
-  partitions: number,
-  partitionOf: (def: SeriesDef) => number,
-): Map<number, SampleBatch> {
-  const builders = new Map<number, SampleBatchBuilder>();
-  const target = new Array<SampleBatchBuilder>(batch.series.length);
-  const localIndex = new Uint32Array(batch.series.length);
-  for (let s = 0; s < batch.series.length; s++) {
-    const def = batch.series[s];
-    const p = partitionOf(def) % partitions;
-    let builder = builders.get(p);
-    if (!builder) {
-      builder = new SampleBatchBuilder(batch.tenant, Math.max(16, (batch.length / partitions) | 0));
-      builders.set(p, builder);
-    }
-    target[s] = builder;
-    localIndex[s] = builder.addSeries(def);
-  }
-  for (let i = 0; i < batch.length; i++) {
-    const s = batch.seriesIndex[i];
-    target[s].addSample(localIndex[s], batch.timestamps[i], batch.values[i]);
-  }
-  const out = new Map<number, SampleBatch>();
-  for (const [p, builder] of builders) out.set(p, builder.build());
-  return out;
 }

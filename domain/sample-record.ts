@@ -18,13 +18,15 @@
 import type { SampleBatch } from "./sample-batch.ts";
 import { type Labels, makeSeriesId, type SeriesDef, type SeriesId } from "./series.ts";
 
-const MAGIC = 0x31534b4c; // "LKS1"
+/** The first four bytes of every record, "LKS1". */
+export const MAGIC = 0x31534b4c;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 export class MalformedRecord extends Error {}
 
-class Writer {
+/** A growing little-endian byte buffer for record encoders. */
+export class Writer {
   buf: Uint8Array;
   view: DataView;
   pos = 0;
@@ -108,12 +110,18 @@ export function encodeSampleRecord(batch: SampleBatch): Uint8Array {
  * labels`), for callers that encode a series once and copy it into many records.
  */
 export function encodeSeriesDef(def: SeriesDef): Uint8Array {
-  const w = new Writer(16 + def.metric.length * 3 + Object.keys(def.labels).length * 32);
+  // Encoded into one reused buffer and copied out once: a Writer of its own per series
+  // (a buffer, its DataView, then the copy) cost more than the encoding.
+  const w = seriesScratch;
+  w.pos = 0;
   writeSeriesDef(w, def);
   return w.buf.slice(0, w.pos);
 }
 
-function writeSeriesDef(w: Writer, def: SeriesDef): void {
+const seriesScratch = new Writer(1024);
+
+/** One series definition as a record carries it. */
+export function writeSeriesDef(w: Writer, def: SeriesDef): void {
   w.u32(def.id.lo);
   w.u32(def.id.hi);
   w.str(def.metric);
@@ -127,73 +135,95 @@ function writeSeriesDef(w: Writer, def: SeriesDef): void {
 
 export function decodeSampleRecord(bytes: Uint8Array): SampleBatch {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let pos = 0;
-  const need = (k: number) => {
-    if (pos + k > bytes.length) {
-      throw new MalformedRecord(`sample record truncated at byte ${pos} of ${bytes.length}`);
-    }
-  };
-  const u32 = () => {
-    need(4);
-    const v = view.getUint32(pos, true);
-    pos += 4;
-    return v;
-  };
-  const u16 = () => {
-    need(2);
-    const v = view.getUint16(pos, true);
-    pos += 2;
-    return v;
-  };
-  const str = () => {
-    const len = u32();
-    need(len);
-    try {
-      return decoder.decode(bytes.subarray(pos, pos += len));
-    } catch {
-      throw new MalformedRecord(`sample record has invalid UTF-8 at byte ${pos - len}`);
-    }
-  };
-  if (bytes.length < 4 || u32() !== MAGIC) throw new MalformedRecord("not a sample record (bad magic)");
-  const tenant = str();
-  const nSeries = u32();
-  if (nSeries > bytes.length) {
-    throw new MalformedRecord(`sample record declares ${nSeries} series in ${bytes.length} bytes`);
+  const size = bytes.length;
+  const truncated = (at: number) => new MalformedRecord(`sample record truncated at byte ${at} of ${size}`);
+  if (size < 8 || view.getUint32(0, true) !== MAGIC) {
+    throw new MalformedRecord("not a sample record (bad magic)");
+  }
+  const tenantLength = view.getUint32(4, true);
+  let pos = 8 + tenantLength;
+  if (pos + 4 > size) throw truncated(pos > size ? 8 : pos);
+  let tenant: string;
+  try {
+    tenant = decoder.decode(bytes.subarray(8, pos));
+  } catch {
+    throw new MalformedRecord(`sample record has invalid UTF-8 at byte 8`);
+  }
+  const nSeries = view.getUint32(pos, true);
+  pos += 4;
+  if (nSeries > size) {
+    throw new MalformedRecord(`sample record declares ${nSeries} series in ${size} bytes`);
   }
   // Series definitions are walked, not decoded: the rollup never reads names or labels,
-  // and the raw projection reads them only for series it has not written yet.
-  const series: SeriesDef[] = new Array(nSeries);
-  const skip = () => {
-    const len = u32();
-    need(len);
-    pos += len;
-  };
+  // and the raw projection reads them only for series it has not written yet. The walk
+  // keeps the ids as a column and where each definition starts, and allocates nothing
+  // per series: a definition becomes an object only when `series` is first read.
+  const ids = new Uint32Array(2 * nSeries);
+  const starts = new Uint32Array(nSeries);
   for (let s = 0; s < nSeries; s++) {
-    const lo = u32();
-    const hi = u32();
-    const at = pos;
-    skip();
-    const nLabels = u16();
-    for (let l = 0; l < 2 * nLabels; l++) skip();
-    series[s] = new EncodedSeriesDef(makeSeriesId(lo, hi), bytes, at);
+    if (pos + 12 > size) throw truncated(pos);
+    ids[2 * s] = view.getUint32(pos, true);
+    ids[2 * s + 1] = view.getUint32(pos + 4, true);
+    starts[s] = pos + 8;
+    pos += 12 + view.getUint32(pos + 8, true);
+    if (pos + 2 > size) throw truncated(pos > size ? starts[s] : pos);
+    const nLabels = view.getUint16(pos, true);
+    pos += 2;
+    for (let l = 0; l < 2 * nLabels; l++) {
+      if (pos + 4 > size) throw truncated(pos);
+      const at = pos;
+      pos += 4 + view.getUint32(pos, true);
+      if (pos > size) throw truncated(at + 4);
+    }
   }
-  const n = u32();
+  if (pos + 4 > size) throw truncated(pos);
+  const n = view.getUint32(pos, true);
+  pos += 4;
   pos += (8 - (pos & 7)) & 7;
-  need(n * 4);
+  if (pos + n * 20 > size) throw truncated(Math.min(pos, size));
   const seriesIndex = new Uint32Array(bytes.slice(pos, pos + n * 4).buffer);
   pos += n * 4;
   pos += (8 - (pos & 7)) & 7;
-  need(n * 16);
+  if (pos + n * 16 > size) throw truncated(pos);
   const timestamps = new Float64Array(bytes.slice(pos, pos + n * 8).buffer);
   pos += n * 8;
   const values = new Float64Array(bytes.slice(pos, pos + n * 8).buffer);
-  pos += n * 8;
   for (let i = 0; i < n; i++) {
     if (seriesIndex[i] >= nSeries) {
       throw new MalformedRecord(`sample ${i} points at series ${seriesIndex[i]} of ${nSeries}`);
     }
   }
-  return { tenant, series, seriesIndex, timestamps, values, length: n };
+  return new DecodedRecord(tenant, bytes, ids, starts, seriesIndex, timestamps, values, n);
+}
+
+/** A decoded record: the columns as read, the series definitions made on first use. */
+class DecodedRecord implements SampleBatch {
+  #series?: SeriesDef[];
+
+  constructor(
+    readonly tenant: string,
+    private readonly bytes: Uint8Array,
+    readonly seriesIds: Uint32Array,
+    private readonly starts: Uint32Array,
+    readonly seriesIndex: Uint32Array,
+    readonly timestamps: Float64Array,
+    readonly values: Float64Array,
+    readonly length: number,
+  ) {}
+
+  get series(): readonly SeriesDef[] {
+    if (this.#series !== undefined) return this.#series;
+    const { seriesIds, starts, bytes } = this;
+    const series: SeriesDef[] = new Array(starts.length);
+    for (let s = 0; s < starts.length; s++) {
+      series[s] = new EncodedSeriesDef(
+        makeSeriesId(seriesIds[2 * s], seriesIds[2 * s + 1]),
+        bytes,
+        starts[s],
+      );
+    }
+    return this.#series = series;
+  }
 }
 
 /** A series definition whose metric and labels are decoded when first read. */

@@ -15,7 +15,7 @@
  * const hours = coarsenBuckets(minutes.states(), 3_600_000);
  */
 import { logSketchKey } from "../domain/log-sketch.ts";
-import type { SampleBatch } from "../domain/sample-batch.ts";
+import { type SampleBatch, seriesWords } from "../domain/sample-batch.ts";
 import { grownCopy, sameWords } from "./typed-arrays.ts";
 import { type SketchEntries, sortedSketchEntries } from "./sketch-entries.ts";
 
@@ -59,13 +59,13 @@ export class BucketAccumulator {
 
   /** Adds the samples whose flag equals `selected` (all when `flags` is undefined). */
   add(batch: SampleBatch, tenantIx: number, flags?: Uint8Array, selected = 0): void {
-    const { series, seriesIndex, timestamps, values, length } = batch;
+    const { seriesIndex, timestamps, values, length } = batch;
     if (this.#entries + length > this.#entryKey.length) this.#growEntries(this.#entries + length);
     const table = this.#table;
     const entryGroup = this.#entryGroup;
     const entryKey = this.#entryKey;
     const widthMs = this.widthMs;
-    const { lo, hi, lastGroup, lastBucket } = this.#seriesTable(series, tenantIx);
+    const { lo, hi, lastGroup, lastBucket } = this.#seriesTable(seriesWords(batch), tenantIx);
     let entries = this.#entries;
     for (let i = 0; i < length; i++) {
       const v = values[i];
@@ -92,15 +92,15 @@ export class BucketAccumulator {
    * send the same series in the same order every interval, so a record whose series
    * table equals an earlier one's carries on with that record's last groups.
    */
-  #seriesTable(series: SampleBatch["series"], tenantIx: number): SeriesTable {
-    const lo = new Uint32Array(series.length);
-    const hi = new Uint32Array(series.length);
+  #seriesTable(words: Uint32Array, tenantIx: number): SeriesTable {
+    const count = words.length / 2;
+    const lo = new Uint32Array(count);
+    const hi = new Uint32Array(count);
     let fingerprint = tenantIx;
-    for (let s = 0; s < series.length; s++) {
-      const id = series[s].id;
-      lo[s] = id.lo;
-      hi[s] = id.hi;
-      fingerprint = Math.imul(fingerprint ^ id.lo, 0x9e3779b1) ^ Math.imul(id.hi, 0x85ebca6b);
+    for (let s = 0; s < count; s++) {
+      lo[s] = words[2 * s];
+      hi[s] = words[2 * s + 1];
+      fingerprint = Math.imul(fingerprint ^ lo[s], 0x9e3779b1) ^ Math.imul(hi[s], 0x85ebca6b);
     }
     const known = this.#tables.get(fingerprint);
     if (known && known.tenantIx === tenantIx && sameWords(known.lo, lo) && sameWords(known.hi, hi)) {
@@ -110,8 +110,8 @@ export class BucketAccumulator {
       tenantIx,
       lo,
       hi,
-      lastGroup: new Int32Array(series.length).fill(-1),
-      lastBucket: new Float64Array(series.length),
+      lastGroup: new Int32Array(count).fill(-1),
+      lastBucket: new Float64Array(count),
     };
     this.#tables.set(fingerprint, table);
     return table;

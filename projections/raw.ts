@@ -4,6 +4,7 @@
  * a series row written twice costs nothing but the write).
  */
 import type { RecordBatch } from "../domain/ports/command-log.ts";
+import { seriesWords } from "../domain/sample-batch.ts";
 import {
   batchToken,
   liveTables,
@@ -44,13 +45,14 @@ export function rawProjection(options: RawProjectionOptions = {}): Projection<nu
       const series = new SeriesBlockBuilder();
       const deadLetters = eachSampleRecord(batch, (decoded) => {
         samples.add(decoded);
-        const lastDay = new Float64Array(decoded.series.length).fill(-1);
+        const ids = seriesWords(decoded);
+        const lastDay = new Float64Array(ids.length / 2).fill(-1);
         for (let i = 0; i < decoded.length; i++) {
           const s = decoded.seriesIndex[i];
           const day = Math.floor(decoded.timestamps[i] / DAY_MS);
           if (day > lastDay[s]) lastDay[s] = day;
         }
-        for (const s of seen.newer(decoded.tenant, decoded.series, lastDay)) {
+        for (const s of seen.newer(decoded.tenant, ids, lastDay)) {
           series.add(decoded.tenant, decoded.series[s], lastDay[s]);
         }
       });

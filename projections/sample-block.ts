@@ -15,7 +15,7 @@
  */
 import type { Column, ColumnBlock } from "../domain/ports/analytics-store.ts";
 import type { RecordBatch } from "../domain/ports/command-log.ts";
-import type { SampleBatch } from "../domain/sample-batch.ts";
+import { type SampleBatch, seriesWords } from "../domain/sample-batch.ts";
 import { decodeSampleRecord, MalformedRecord } from "../domain/sample-record.ts";
 import { grownCopy } from "./typed-arrays.ts";
 import type { DeadLetter } from "./projection.ts";
@@ -80,7 +80,8 @@ export class SampleBlockBuilder {
   add(batch: SampleBatch, flags?: Uint8Array, selected = 1): void {
     if (this.#rows + batch.length > this.#ts.length) this.#grow(this.#rows + batch.length);
     const t = tenantIndex(this.#tenants, batch.tenant);
-    const { series, seriesIndex, timestamps, values } = batch;
+    const { seriesIndex, timestamps, values } = batch;
+    const words = seriesWords(batch);
     const tenantIx = this.#tenantIx;
     const ids = this.#ids;
     const ts = this.#ts;
@@ -88,10 +89,10 @@ export class SampleBlockBuilder {
     let row = this.#rows;
     for (let i = 0; i < batch.length; i++) {
       if (flags !== undefined && flags[i] !== selected) continue;
-      const id = series[seriesIndex[i]].id;
+      const s = seriesIndex[i];
       tenantIx[row] = t;
-      ids[2 * row] = id.lo;
-      ids[2 * row + 1] = id.hi;
+      ids[2 * row] = words[2 * s];
+      ids[2 * row + 1] = words[2 * s + 1];
       ts[row] = timestamps[i];
       out[row] = values[i];
       row++;

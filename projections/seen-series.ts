@@ -5,9 +5,8 @@
  *
  * @example
  * const seen = new SeenSeries(2_000_000);
- * for (const s of seen.newer(tenant, record.series, lastDay)) series.add(tenant, record.series[s], lastDay[s]);
+ * for (const s of seen.newer(tenant, seriesWords(record), lastDay)) series.add(tenant, record.series[s], lastDay[s]);
  */
-import type { SeriesDef, SeriesId } from "../domain/series.ts";
 import { sameWords } from "./typed-arrays.ts";
 
 /** Series tables remembered whole; past this many they are forgotten at once. */
@@ -29,29 +28,26 @@ export class SeenSeries {
   constructor(private readonly limit: number) {}
 
   /**
-   * Indexes of the record's series whose newest sample (`lastDay[s]`, negative for none)
+   * Indexes of the record's series (`ids`: their (lo, hi) word pairs) whose newest sample (`lastDay[s]`, negative for none)
    * falls on a day newer than recorded; records those days. A record whose series table
    * equals one already recorded up to a day not older than any of its samples is
    * answered without a look-up per series: agents send the same series every interval.
    */
-  newer(tenant: string, series: readonly SeriesDef[], lastDay: Float64Array): number[] {
-    const ids = new Uint32Array(2 * series.length);
+  newer(tenant: string, ids: Uint32Array, lastDay: Float64Array): number[] {
+    const count = ids.length / 2;
     let fingerprint = 0;
     let newest = -1;
     let oldest = Infinity;
-    for (let s = 0; s < series.length; s++) {
-      const id = series[s].id;
-      ids[2 * s] = id.lo;
-      ids[2 * s + 1] = id.hi;
-      fingerprint = Math.imul(fingerprint ^ id.lo, 0x9e3779b1) ^ Math.imul(id.hi, 0x85ebca6b);
+    for (let s = 0; s < count; s++) {
+      fingerprint = Math.imul(fingerprint ^ ids[2 * s], 0x9e3779b1) ^ Math.imul(ids[2 * s + 1], 0x85ebca6b);
       if (lastDay[s] > newest) newest = lastDay[s];
       if (lastDay[s] < oldest) oldest = lastDay[s];
     }
     const known = this.#tables.get(fingerprint);
     if (known && known.tenant === tenant && newest <= known.day && sameWords(known.ids, ids)) return [];
     const out: number[] = [];
-    for (let s = 0; s < series.length; s++) {
-      if (lastDay[s] >= 0 && this.markNewer(tenant, series[s].id, lastDay[s])) out.push(s);
+    for (let s = 0; s < count; s++) {
+      if (lastDay[s] >= 0 && this.markNewer(tenant, ids[2 * s], ids[2 * s + 1], lastDay[s])) out.push(s);
     }
     // Every series is now recorded for a day no older than `oldest`; a table with a
     // series that had no sample is not remembered.
@@ -63,19 +59,19 @@ export class SeenSeries {
   }
 
   /** Records `day` for the series and says whether it is newer than what was recorded. */
-  markNewer(tenant: string, id: SeriesId, day: number): boolean {
+  markNewer(tenant: string, lo: number, hi: number, day: number): boolean {
     let byLo = this.#byTenant.get(tenant);
     if (!byLo) this.#byTenant.set(tenant, byLo = new Map());
-    const entries = byLo.get(id.lo);
-    const entry = entries?.find((e) => e.hi === id.hi);
+    const entries = byLo.get(lo);
+    const entry = entries?.find((e) => e.hi === hi);
     if (entry) {
       if (entry.day >= day) return false;
       entry.day = day;
       return true;
     }
     if (this.#size >= this.limit) this.#evict();
-    if (entries) entries.push({ hi: id.hi, day });
-    else byLo.set(id.lo, [{ hi: id.hi, day }]);
+    if (entries) entries.push({ hi, day });
+    else byLo.set(lo, [{ hi, day }]);
     this.#size++;
     return true;
   }

@@ -8,8 +8,8 @@
  * const { duplicate } = await appendSamples(sampleLog, decoded.batch, "acme:" + key);
  */
 import type { AppendResult, CommandLog, OutgoingRecord } from "../../domain/ports/command-log.ts";
-import { type SampleBatch, splitByPartition } from "../../domain/sample-batch.ts";
-import { encodeSampleRecord } from "../../domain/sample-record.ts";
+import { encodePartitionRecords } from "../../domain/partition-records.ts";
+import type { SampleBatch } from "../../domain/sample-batch.ts";
 import { partitionOf } from "../../domain/series.ts";
 
 export interface SampleLog {
@@ -24,10 +24,16 @@ export async function appendSamples(
   idempotencyKey: string,
 ): Promise<AppendResult> {
   if (batch.length === 0) return { duplicate: false };
-  const parts = splitByPartition(batch, target.partitions, (def) => partitionOf(def.id, target.partitions));
+  const partitions = target.partitions;
   const records: OutgoingRecord[] = [];
-  for (const [partition, part] of parts) {
-    records.push({ partition, key: batch.tenant, value: encodeSampleRecord(part) });
+  for (
+    const { partition, value } of encodePartitionRecords(
+      batch,
+      partitions,
+      (def) => partitionOf(def.id, partitions),
+    )
+  ) {
+    records.push({ partition, key: batch.tenant, value });
   }
   return await target.log.append(target.topic, records, {
     idempotencyKey: `${batch.tenant}:${idempotencyKey}`,

@@ -30,6 +30,7 @@ import { type SampleBatch, SampleBatchBuilder } from "../../domain/sample-batch.
 import { type Labels, type SeriesDef, seriesId } from "../../domain/series.ts";
 import { encodeSeriesDef } from "../../domain/sample-record.ts";
 import type { CachedSeries, KnownSeries, SeriesCache } from "./series-cache.ts";
+import { SeriesSlots } from "./series-slots.ts";
 
 export interface DecodeContext {
   readonly tenant: string;
@@ -80,12 +81,13 @@ export class DecodeCollector {
   readonly #newest: number;
   readonly #rejectedSeries: SeriesRejection[] = [];
   readonly #rejectedSamples: Record<string, number> = {};
-  /** Batch slot by the low word of the series id (see `#slotOf`). */
-  readonly #slots = new Map<number, number>();
+  /** Batch slot by series id (see `#slotOf`). */
+  readonly #slots: SeriesSlots;
 
   constructor(ctx: DecodeContext, capacity = 1024) {
     this.#ctx = ctx;
     this.#builder = new SampleBatchBuilder(ctx.tenant, Math.max(16, capacity));
+    this.#slots = new SeriesSlots(capacity);
     this.#oldest = ctx.now - ctx.maxAgeMs;
     this.#newest = ctx.now + ctx.maxFutureMs;
   }
@@ -214,12 +216,8 @@ export class DecodeCollector {
    */
   #slotOf(def: SeriesDef): number {
     const { lo, hi } = def.id;
-    const slots = this.#slots;
-    let slot = slots.get(lo);
-    if (slot !== undefined && this.#builder.series[slot].id.hi === hi) return slot;
-    slot = this.#builder.addSeries(def);
-    // On a clash of low words the later series keeps its own slot, so nothing merges.
-    if (!slots.has(lo)) slots.set(lo, slot);
+    let slot = this.#slots.get(lo, hi);
+    if (slot < 0) this.#slots.set(lo, hi, slot = this.#builder.addSeries(def));
     return slot;
   }
 

@@ -92,7 +92,7 @@ function decodeLines(text: string, ctx: DecodeContext): DecodeResult {
       const known = scanKnown(text, start, end, scan, cache, collector, previous);
       previous = known;
       if (known !== undefined) {
-        samples.of(scan.timestamps, scan.values);
+        samples.of(scan.timestamps.items, scan.values.items, scan.count);
         collector.addKnown(line, known, samples);
         start = end + 1;
         continue;
@@ -207,10 +207,11 @@ class NativeSamples implements SampleSource {
   #values: unknown[] = [];
   count = 0;
 
-  of(timestamps: unknown[], values: unknown[]): void {
+  /** `count` is less than the arrays' length when they are a scanner's reused columns. */
+  of(timestamps: unknown[], values: unknown[], count = timestamps.length): void {
     this.#timestamps = timestamps;
     this.#values = values;
-    this.count = timestamps.length;
+    this.count = count;
   }
 
   timestampAt(i: number): number {

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
-import { SampleBatchBuilder, splitByPartition } from "../../domain/sample-batch.ts";
-import { decodeSampleRecord, encodeSampleRecord, MalformedRecord } from "../../domain/sample-record.ts";
+import { encodePartitionRecords } from "../../domain/partition-records.ts";
+import { SampleBatchBuilder } from "../../domain/sample-batch.ts";
+import {
+  decodeSampleRecord,
+  encodeSampleRecord,
+  encodeSeriesDef,
+  MalformedRecord,
+} from "../../domain/sample-record.ts";
 import { partitionOf, seriesId } from "../../domain/series.ts";
 
 function batch() {
@@ -23,6 +29,7 @@ Deno.test("sample record: a batch survives encode and decode bit for bit", () =>
     decoded.series.map((s) => [s.id.hex, s.metric, s.labels]),
     original.series.map((s) => [s.id.hex, s.metric, s.labels]),
   );
+  assert.deepEqual([...decoded.seriesIds!], original.series.flatMap((s) => [s.id.lo, s.id.hi]));
   assert.deepEqual([...decoded.seriesIndex.subarray(0, 3)], [0, 1, 0]);
   assert.deepEqual([...decoded.timestamps.subarray(0, 3)], [
     1_700_000_000_000,
@@ -69,26 +76,42 @@ Deno.test("sample record: garbage and truncation are MalformedRecord, never a cr
   assert.throws(() => decodeSampleRecord(corrupt), MalformedRecord);
 });
 
-Deno.test("split by partition: every sample lands in its series' partition, none lost", () => {
+Deno.test("partition records: every sample lands in its series' partition, none lost, in order", () => {
   const b = new SampleBatchBuilder("acme");
   const ids = [];
   for (let s = 0; s < 50; s++) {
     const labels = { i: String(s) };
-    ids.push(b.addSeries({ id: seriesId("acme", "m", labels), metric: "m", labels }));
+    const def = { id: seriesId("acme", "m", labels), metric: "m", labels };
+    // Half the series come with their encoding, as ingest's series cache gives them.
+    ids.push(b.addSeries(s % 2 === 0 ? { ...def, wire: encodeSeriesDef(def) } : def));
   }
-  for (let i = 0; i < 1000; i++) b.addSample(ids[i % 50], i, i);
-  const parts = splitByPartition(b.build(), 4, (def) => partitionOf(def.id, 4));
+  for (let i = 0; i < 1000; i++) b.addSample(ids[(i * 7) % 50], i, i);
+  const records = encodePartitionRecords(b.build(), 4, (def) => partitionOf(def.id, 4));
   let total = 0;
   const seen = new Set<number>();
-  for (const [p, part] of parts) {
+  for (const { partition, value } of records) {
+    const part = decodeSampleRecord(value);
+    let previous = -1;
     for (let i = 0; i < part.length; i++) {
       const def = part.series[part.seriesIndex[i]];
-      assert.equal(partitionOf(def.id, 4), p);
-      assert.equal(def.labels.i, String(part.values[i] % 50));
+      assert.equal(partitionOf(def.id, 4), partition);
+      assert.equal(def.labels.i, String((part.values[i] * 7) % 50));
+      assert.ok(part.values[i] > previous, "samples keep their order");
+      previous = part.values[i];
       seen.add(part.values[i]);
     }
     total += part.length;
   }
+  assert.equal(records.length, 4);
+  assert.deepEqual(records.map((r) => r.partition), [
+    ...new Set(ids.map((_, s) => partitionOf(b.series[s].id, 4))),
+  ]);
   assert.equal(total, 1000);
   assert.equal(seen.size, 1000);
+});
+
+Deno.test("partition records: one partition gives exactly the bytes of encodeSampleRecord", () => {
+  const original = batch();
+  const [only] = encodePartitionRecords(original, 1, () => 0);
+  assert.deepEqual([...only.value], [...encodeSampleRecord(original)]);
 });
