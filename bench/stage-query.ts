@@ -8,7 +8,9 @@
  * - `bench_cpu{region, host}`: `--series` series (default 10,000) every 15 s for 65 min;
  * - `bench_hourly{region, host}`: `--rollup-series` series (default 10,000) hourly for 30 days.
  *
- * Queries, each run alternately on both servers after warm-up, p50/p99 of wall latency:
+ * Queries, each run alternately on both servers after warm-up, p50/p99 of wall latency
+ * and each server's CPU per query (user + system time of its process across the
+ * measured calls, steadier than wall time on a shared machine):
  * 1. one series over 1 hour: `bench_cpu{host="h42"}`, range 1 h, step 60 s;
  * 2. `avg by (region) (bench_cpu)` over every series, range 1 h, step 60 s (raw);
  * 3. 30 days × all hourly series by region at step 1 h: Lookout's `POST /v1/query`
@@ -16,7 +18,7 @@
  *    `avg by (region) (avg_over_time(bench_hourly[1h]))`.
  */
 import { join } from "node:path";
-import { argValue, describeMachine, workDir, writeResult } from "./proc.ts";
+import { argValue, cpuSeconds, describeMachine, workDir, writeResult } from "./proc.ts";
 
 const args = Deno.args;
 const quick = args.includes("--quick");
@@ -52,6 +54,7 @@ function spawn(command: string, commandArgs: string[], env: Record<string, strin
     ),
   ).finally(() => file.close());
   return {
+    pid: child.pid,
     async stop() {
       try {
         child.kill("SIGTERM");
@@ -122,14 +125,19 @@ async function projectionLag(lookout: string): Promise<number> {
   );
 }
 
-async function timed(run: () => Promise<Response>): Promise<number> {
+/** Wall ms of one call, and the CPU seconds the server spent meanwhile into `cpu`. */
+async function timed(run: () => Promise<Response>, pid?: number, cpu?: number[]): Promise<number> {
+  const before = pid === undefined ? 0 : cpuSeconds(pid);
   const started = performance.now();
   const res = await run();
   const body = await res.text();
   const ms = performance.now() - started;
+  if (pid !== undefined) cpu?.push(cpuSeconds(pid) - before);
   if (!res.ok) throw new Error(`query answered ${res.status}: ${body.slice(0, 300)}`);
   return ms;
 }
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -241,15 +249,26 @@ async function main(): Promise<void> {
       for (let i = 0; i < 3; i++) await Promise.all([timed(c.lookout), timed(c.vm)]);
       const mine: number[] = [];
       const theirs: number[] = [];
+      const myCpu: number[] = [];
+      const theirCpu: number[] = [];
       for (let i = 0; i < RUNS; i++) {
-        mine.push(await timed(c.lookout));
-        theirs.push(await timed(c.vm));
+        mine.push(await timed(c.lookout, lookout.pid, myCpu));
+        theirs.push(await timed(c.vm, vm.pid, theirCpu));
       }
       const row = {
         case: c.name,
-        lookout: { p50: percentile(mine, 0.5), p99: percentile(mine, 0.99) },
-        victoriaMetrics: { p50: percentile(theirs, 0.5), p99: percentile(theirs, 0.99) },
+        lookout: {
+          p50: percentile(mine, 0.5),
+          p99: percentile(mine, 0.99),
+          cpuMs: (sum(myCpu) / RUNS) * 1000,
+        },
+        victoriaMetrics: {
+          p50: percentile(theirs, 0.5),
+          p99: percentile(theirs, 0.99),
+          cpuMs: (sum(theirCpu) / RUNS) * 1000,
+        },
         target: c.target,
+        loadAverage: Deno.loadavg()[0],
       };
       results.push(row);
       console.log(
@@ -257,7 +276,10 @@ async function main(): Promise<void> {
           `VictoriaMetrics p50 ${row.victoriaMetrics.p50.toFixed(1)} ms p99 ${
             row.victoriaMetrics.p99.toFixed(1)
           } ms; ` +
-          `p50 ratio VM/Lookout ${(row.victoriaMetrics.p50 / row.lookout.p50).toFixed(2)}×`,
+          `p50 ratio VM/Lookout ${(row.victoriaMetrics.p50 / row.lookout.p50).toFixed(2)}×; ` +
+          `CPU per query Lookout ${row.lookout.cpuMs.toFixed(1)} ms, VictoriaMetrics ${
+            row.victoriaMetrics.cpuMs.toFixed(1)
+          } ms; load ${row.loadAverage.toFixed(1)}`,
       );
     }
     await writeResult(args, {

@@ -17,6 +17,12 @@ import { PERCENTILES } from "../domain/log-sketch.ts";
 import type { AnalyticsStore, QueryParams } from "../domain/ports/analytics-store.ts";
 import { type Resolution, type Route, route, type RouteContext, type Tier } from "./resolution.ts";
 import { sketchQuantileSql } from "./sketch-sql.ts";
+import type { Matcher } from "./promql/ast.ts";
+import { groupIndex, idList, matchedSeries } from "./promql/matched-series.ts";
+import { QUERY_SETTINGS } from "./promql/selector-sql.ts";
+
+/** Series one query may look up before its groups are counted against `maxSeries`. */
+const MAX_MATCHED_SERIES = 1_000_000;
 
 export const AGGREGATIONS = [
   "avg",
@@ -132,71 +138,51 @@ function validate(q: SampleQuery): void {
   }
 }
 
-/** Matching series of the tenant, as a subquery with `series_id` and `labels`. */
-function matchedSeries(q: SampleQuery, params: Record<string, unknown>): string {
-  const filters = Object.entries(q.filters).map(([name, value], i) => {
-    params[`fn${i}`] = name;
-    params[`fv${i}`] = value;
-    return ` AND labels[{fn${i}:String}] = {fv${i}:String}`;
-  }).join("");
-  // The alias must not be `labels`: ClickHouse would resolve the filters to the aggregate.
-  return `(SELECT series_id, any(labels) AS series_labels FROM series
-    WHERE tenant = {tenant:String} AND metric = {metric:String}${filters} GROUP BY series_id)`;
+/** The query's metric and filters as PromQL matchers, for the series lookup. */
+function matchersOf(q: SampleQuery): Matcher[] {
+  return [
+    { name: "__name__", type: "=", value: q.metric },
+    ...Object.entries(q.filters).map(([name, value]) => ({ name, type: "=" as const, value })),
+  ];
 }
 
-function groupColumns(q: SampleQuery, params: Record<string, unknown>): { select: string; names: string[] } {
-  if (q.by === undefined) {
-    return { select: "toString(m.series_id) AS g_id, any(m.series_labels) AS g_labels", names: [] };
-  }
-  const names = [...q.by];
-  const select = names.map((name, i) => {
-    params[`by${i}`] = name;
-    return `m.series_labels[{by${i}:String}] AS g${i}`;
-  });
-  return { select: select.length > 0 ? select.join(", ") : "1 AS g_all", names };
-}
-
+/**
+ * One tier's statement: rows of the matched series in [from, to), each mapped to its
+ * group's index with `transform`, aggregated per group and step bucket.
+ */
 function tierSql(
   q: SampleQuery,
   tier: Tier,
   from: number,
   to: number,
+  ids: { list: string; groups: string },
   params: Record<string, unknown>,
 ): string {
-  const group = groupColumns(q, params);
-  const groupBy = q.by === undefined
-    ? "m.series_id"
-    : q.by.length === 0
-    ? "g_all"
-    : q.by.map((_, i) => `g${i}`).join(", ");
-  const matched = matchedSeries(q, params);
-  const range = `{${tier}From:Int64}`;
   params[`${tier}From`] = from;
   params[`${tier}To`] = to;
+  const group = `transform(r.series_id, [${ids.list}], [${ids.groups}], 0) AS g`;
   if (tier === "raw") {
-    return `SELECT ${group.select}, intDiv(toUnixTimestamp64Milli(r.ts), {step:Int64}) * {step:Int64} AS t,
+    return `SELECT ${group}, intDiv(toUnixTimestamp64Milli(r.ts), {step:Int64}) * {step:Int64} AS t,
         ${rawAggregate(q.agg)} AS v
-      FROM samples AS r INNER JOIN ${matched} AS m ON r.series_id = m.series_id
-      WHERE r.tenant = {tenant:String} AND r.series_id IN (SELECT series_id FROM ${matched})
-        AND r.ts >= fromUnixTimestamp64Milli(${range}) AND r.ts < fromUnixTimestamp64Milli({rawTo:Int64})
+      FROM samples AS r
+      WHERE r.tenant = {tenant:String} AND r.series_id IN (${ids.list})
+        AND r.ts >= fromUnixTimestamp64Milli({rawFrom:Int64}) AND r.ts < fromUnixTimestamp64Milli({rawTo:Int64})
         AND NOT isNaN(r.value)
-      GROUP BY ${groupBy}, t`;
+      GROUP BY g, t`;
   }
   const table = tier === "1m" ? "rollup_1m" : "rollup_1h";
-  return `SELECT ${group.select}, intDiv(toUnixTimestamp(r.bucket) * 1000, {step:Int64}) * {step:Int64} AS t,
+  return `SELECT ${group}, intDiv(toUnixTimestamp(r.bucket) * 1000, {step:Int64}) * {step:Int64} AS t,
       ${rollupAggregate(q.agg)} AS v
-    FROM ${table} AS r INNER JOIN ${matched} AS m ON r.series_id = m.series_id
-    WHERE r.tenant = {tenant:String} AND r.series_id IN (SELECT series_id FROM ${matched})
-      AND r.bucket >= toDateTime(intDiv(${range}, 1000)) AND r.bucket < toDateTime(intDiv({${tier}To:Int64}, 1000))
-    GROUP BY ${groupBy}, t`;
+    FROM ${table} AS r
+    WHERE r.tenant = {tenant:String} AND r.series_id IN (${ids.list})
+      AND r.bucket >= toDateTime(intDiv({${tier}From:Int64}, 1000)) AND r.bucket < toDateTime(intDiv({${tier}To:Int64}, 1000))
+    GROUP BY g, t`;
 }
 
 interface Row {
-  readonly g_id?: string;
-  readonly g_labels?: Record<string, string>;
+  readonly g: number | string;
   readonly t: string | number;
   readonly v: number | string;
-  readonly [group: string]: unknown;
 }
 
 export async function runSampleQuery(
@@ -214,56 +200,55 @@ export async function runSampleQuery(
       `Cannot run query: ${points} points per series at step ${plan.step} ms, over the limit of ${limits.maxPointsPerSeries}; use a larger step`,
     );
   }
-  const params: QueryParams = { tenant, metric: q.metric, step: plan.step };
+  const settings = { ...QUERY_SETTINGS, max_execution_time: limits.maxExecutionSeconds };
+  // Series seen in the range; the lookup asks only for the labels the groups need.
+  const matched = await matchedSeries(store, tenant, matchersOf(q), plan.from, plan.to, {
+    cap: MAX_MATCHED_SERIES,
+    labels: q.by,
+    settings,
+  });
+  if (matched.ids.length === 0) return result(plan, []);
+  const { groups, groupOf } = groupIndex(matched, q.by);
+  const ids = { list: idList(matched), groups: groupOf.join(",") };
+  const params: QueryParams = { tenant, step: plan.step };
   const parts: string[] = [];
   const rollupTo = plan.rawFrom ?? plan.to;
   if (plan.tier !== "raw" && rollupTo > plan.from) {
-    parts.push(tierSql(q, plan.tier, plan.from, rollupTo, params));
+    parts.push(tierSql(q, plan.tier, plan.from, rollupTo, ids, params));
   }
   if (plan.tier === "raw" || plan.rawFrom !== undefined) {
-    params.rawTo = plan.to;
-    parts.push(tierSql(q, "raw", plan.tier === "raw" ? plan.from : plan.rawFrom!, plan.to, params));
+    parts.push(tierSql(q, "raw", plan.tier === "raw" ? plan.from : plan.rawFrom!, plan.to, ids, params));
   }
-  const rows = await store.query<Row>(`SELECT * FROM (${parts.join("\nUNION ALL\n")}) ORDER BY t`, params, {
-    output_format_json_quote_denormals: 1,
-    max_execution_time: limits.maxExecutionSeconds,
-  });
-  const groups = new Map<string, { labels: Record<string, string>; points: [number, PointValue][] }>();
+  const rows = await store.query<Row>(
+    `SELECT * FROM (${parts.join("\nUNION ALL\n")}) ORDER BY t`,
+    params,
+    settings,
+  );
+  const series = new Map<number, { labels: Record<string, string>; points: [number, PointValue][] }>();
   for (const row of rows) {
-    const key = groupKey(q, row);
-    let group = groups.get(key);
+    const g = Number(row.g);
+    let group = series.get(g);
     if (!group) {
-      if (groups.size >= limits.maxSeries) {
+      if (series.size >= limits.maxSeries) {
         throw new LimitExceeded(
           `Cannot run query: more than ${limits.maxSeries} series match; add filters or group by fewer labels`,
         );
       }
-      group = { labels: groupLabels(q, row), points: [] };
-      groups.set(key, group);
+      group = { labels: groups[g], points: [] };
+      series.set(g, group);
     }
     group.points.push([Number(row.t), pointValue(row.v)]);
   }
+  return result(plan, [...series.values()]);
+}
+
+function result(plan: Route, series: QueryResult["series"]): QueryResult {
   return {
     resolution: plan.tier,
     step: plan.step,
     ...(plan.rawFrom !== undefined ? { stitched: { resolution: "raw" as const, from: plan.rawFrom } } : {}),
-    series: [...groups.values()],
+    series,
   };
-}
-
-function groupKey(q: SampleQuery, row: Row): string {
-  if (q.by === undefined) return row.g_id!;
-  return q.by.map((_, i) => row[`g${i}`]).join("\u0000");
-}
-
-function groupLabels(q: SampleQuery, row: Row): Record<string, string> {
-  if (q.by === undefined) return { __name__: q.metric, ...row.g_labels };
-  const labels: Record<string, string> = {};
-  q.by.forEach((name, i) => {
-    const value = row[`g${i}`] as string;
-    if (value !== "") labels[name] = value;
-  });
-  return labels;
 }
 
 function pointValue(v: number | string): PointValue {

@@ -1,25 +1,17 @@
-// The Lookout dashboard: sign in with an API key, explore a metric with a chart, and
-// see series per metric. It speaks only the Prometheus API that Grafana uses too.
-// The key stays in sessionStorage; every request carries it as a Bearer token.
+// The Lookout dashboard: sign in with an API key, explore a metric with a chart (the
+// Prometheus API that Grafana uses too), the alerts and their incident timelines, the
+// rules editor and the cardinality view (the /v1 API). The key stays in
+// sessionStorage; every request carries it as a Bearer token (http.js).
+import { showIncidents, wireAlerts } from "./alerts.js";
+import { showCardinality } from "./cardinality.js";
+import { prom as api, session } from "./http.js";
+import { showRules, wireRules } from "./rules.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { key: sessionStorage.getItem("lookout-key") ?? "", chart: undefined, last: undefined };
-
-async function api(path, params = {}) {
-  const body = new URLSearchParams(params);
-  const res = await fetch(path, {
-    method: "POST",
-    headers: { authorization: `Bearer ${state.key}`, "content-type": "application/x-www-form-urlencoded" },
-    body,
-  });
-  const json = await res.json().catch(() => ({}));
-  if (res.status === 401) throw Object.assign(new Error("The API key was not accepted"), { status: 401 });
-  if (json.status !== "success") throw new Error(json.error ?? json.detail ?? `HTTP ${res.status}`);
-  return json.data;
-}
+const state = { chart: undefined, last: undefined };
 
 async function signIn(key) {
-  state.key = key;
+  session.key = key;
   const metrics = await api("/api/v1/label/__name__/values");
   sessionStorage.setItem("lookout-key", key);
   $("sign-in").hidden = true;
@@ -89,20 +81,6 @@ function draw(result, start, end, step) {
   $("chart-summary").textContent = `${result.length} series, ${points} points`;
 }
 
-async function showCardinality() {
-  const data = await api("/api/v1/query", { query: 'count by (__name__) ({__name__=~".+"})' });
-  const rows = data.result.sort((a, b) => Number(b.value[1]) - Number(a.value[1])).map((s) => {
-    const tr = document.createElement("tr");
-    for (const text of [s.metric.__name__, s.value[1]]) {
-      const td = document.createElement("td");
-      td.textContent = text;
-      tr.append(td);
-    }
-    return tr;
-  });
-  $("cardinality-rows").replaceChildren(...rows);
-}
-
 $("sign-in-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   $("sign-in-error").textContent = "";
@@ -120,15 +98,18 @@ $("query-form").addEventListener("submit", (event) => {
   event.preventDefault();
   runQuery();
 });
+/** What each view loads when it is opened. */
+const VIEWS = { alerts: showIncidents, rules: showRules, cardinality: showCardinality };
+wireAlerts();
+wireRules();
 for (const button of document.querySelectorAll("nav button")) {
   button.addEventListener("click", () => {
     for (const b of document.querySelectorAll("nav button")) b.classList.toggle("active", b === button);
     for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== button.dataset.view;
-    if (button.dataset.view === "cardinality") {
-      showCardinality().catch((e) => ($("query-error").textContent = e.message));
-    }
+    const show = VIEWS[button.dataset.view];
+    show?.().catch((e) => ($(`${button.dataset.view}-error`) ?? $("query-error")).textContent = e.message);
   });
 }
 // Exposed for the browser test: the chart's data and the answer it drew.
 globalThis.lookout = { state };
-if (state.key) signIn(state.key).catch(() => sessionStorage.removeItem("lookout-key"));
+if (session.key) signIn(session.key).catch(() => sessionStorage.removeItem("lookout-key"));

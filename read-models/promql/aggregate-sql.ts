@@ -12,7 +12,9 @@
  */
 import type { AnalyticsStore, QueryParams } from "../../domain/ports/analytics-store.ts";
 import type { Matcher } from "./ast.ts";
-import { QUERY_SETTINGS, sampleValue, seriesWhere } from "./selector-sql.ts";
+import { LimitExceeded } from "../../domain/errors.ts";
+import { groupIndex, idList, matchedSeries } from "./matched-series.ts";
+import { QUERY_SETTINGS, sampleValue } from "./selector-sql.ts";
 import { newSeries, type StepSeries } from "./values.ts";
 
 export type PushedOp = "sum" | "avg" | "count" | "min" | "max" | "group";
@@ -54,10 +56,25 @@ export async function aggregateInstant(
   tenant: string,
   request: InstantAggregate,
   settings: Record<string, string | number>,
+  maxSeries: number,
 ): Promise<StepSeries[]> {
   const from = request.start - request.lookbackMs;
   const to = request.start + (request.count - 1) * request.step;
+  const own = { ...QUERY_SETTINGS, ...settings };
+  const matched = await matchedSeries(store, tenant, request.matchers, from, to, {
+    cap: maxSeries + 1,
+    labels: request.by.filter((name) => name !== "__name__"),
+    settings: own,
+  });
+  if (matched.ids.length > maxSeries) {
+    throw new LimitExceeded(
+      `Cannot run the query: a selector matches more than ${maxSeries} series; add label matchers`,
+    );
+  }
+  if (matched.ids.length === 0) return [];
+  const { groups, groupOf } = groupIndex(matched, request.by);
   const params: QueryParams = {
+    tenant,
     from,
     to,
     start: request.start,
@@ -65,49 +82,36 @@ export async function aggregateInstant(
     steps: request.count,
     lookback: request.lookbackMs,
   };
-  const where = seriesWhere(tenant, request.matchers, from, to, params);
-  const groups = request.by.map((name, i) => {
-    if (name === "__name__") return `m.name AS g${i}`;
-    params[`by${i}`] = name;
-    return `m.set[{by${i}:String}] AS g${i}`;
-  });
-  const rows = await store.query<Record<string, string | number>>(
-    `SELECT ${[...groups, "k"].join(", ")}, ${aggregateSql(request.op)} AS v FROM (
-       SELECT series_id, value, k FROM (
-         SELECT series_id, value, toUnixTimestamp64Milli(ts) AS t,
-           leadInFrame(toUnixTimestamp64Milli(ts), 1, toInt64(9e18))
-             OVER (PARTITION BY series_id ORDER BY ts ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING) AS next,
-           bitAnd(reinterpretAsUInt64(value), 0xfff7ffffffffffff) = 0x7ff0000000000002 AS stale
-         FROM samples
-         WHERE tenant = {tenant:String} AND series_id IN (SELECT series_id FROM series WHERE ${where})
+  const ids = idList(matched);
+  // Per series, its samples sorted by time, each paired with the next one's time: a
+  // sort of a few hundred values per series where a window function sorted them all.
+  const rows = await store.query<{ g: number; k: number; v: number | string }>(
+    `SELECT g, k, ${aggregateSql(request.op)} AS v FROM (
+       SELECT transform(series_id, [${ids}], [${groupOf.join(",")}], 0) AS g, p.1.2 AS value, p.1.1 AS t,
+         p.2 AS next, bitAnd(reinterpretAsUInt64(value), 0xfff7ffffffffffff) = 0x7ff0000000000002 AS stale
+       FROM (
+         SELECT series_id, arraySort(groupArray((toUnixTimestamp64Milli(ts), value))) AS s FROM samples
+         WHERE tenant = {tenant:String} AND series_id IN (${ids})
            AND ts > fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})
+         GROUP BY series_id
        )
-       ARRAY JOIN range(
-         toUInt64(greatest(0, toInt64(ceil((t - {start:Int64}) / {step:Int64})))),
-         toUInt64(greatest(0, least({steps:Int64}, toInt64(ceil((least(next, t + {lookback:Int64}) - {start:Int64}) / {step:Int64})))))
-       ) AS k
-       WHERE NOT stale
-     ) AS x
-     INNER JOIN (SELECT series_id, any(metric) AS name, any(labels) AS set FROM series WHERE ${where}
-                 GROUP BY series_id) AS m
-       ON x.series_id = m.series_id
-     GROUP BY ${[...request.by.map((_, i) => `g${i}`), "k"].join(", ")}`,
+       ARRAY JOIN arrayZip(s, arrayPushBack(arrayPopFront(arrayMap(x -> x.1, s)), toInt64(9e18))) AS p
+     )
+     ARRAY JOIN range(
+       toUInt64(greatest(0, toInt64(ceil((t - {start:Int64}) / {step:Int64})))),
+       toUInt64(greatest(0, least({steps:Int64}, toInt64(ceil((least(next, t + {lookback:Int64}) - {start:Int64}) / {step:Int64})))))
+     ) AS k
+     WHERE NOT stale
+     GROUP BY g, k`,
     params,
-    { ...QUERY_SETTINGS, ...settings },
+    own,
   );
-  const out = new Map<string, StepSeries>();
+  const out = groups.map((labels) => newSeries(labels, request.count));
   for (const row of rows) {
-    const labels: Record<string, string> = {};
-    request.by.forEach((name, i) => {
-      const value = String(row[`g${i}`]);
-      if (value !== "") labels[name] = value;
-    });
-    const key = request.by.map((_, i) => row[`g${i}`]).join("\u0000");
-    let series = out.get(key);
-    if (!series) out.set(key, series = newSeries(labels, request.count));
+    const series = out[Number(row.g)];
     const k = Number(row.k);
     series.values[k] = sampleValue(row.v);
     series.present[k] = 1;
   }
-  return [...out.values()];
+  return out.filter((s) => s.present.includes(1));
 }

@@ -5,7 +5,8 @@
  * caller's identity, never from the query. A missing label reads as the empty string,
  * which is exactly PromQL's rule (`{env=""}` matches series without `env`).
  *
- * Samples come back one row per series with their times, values and stale flags as
+ * The matching series are looked up first (matched-series.ts) and their samples read
+ * by id. Samples come back one row per series with their times, values and stale flags as
  * arrays, so a long range costs one row per series rather than one per sample. The
  * stale flag compares the stored bits with the Prometheus stale marker
  * (0x7ff0000000000002), which the store keeps as sent; the quiet bit is ignored
@@ -22,6 +23,7 @@ import type { Matcher } from "./ast.ts";
 import type { SampleSource } from "./evaluate.ts";
 import type { RawSeries } from "./values.ts";
 import { aggregateInstant } from "./aggregate-sql.ts";
+import { idList, matchedSeries } from "./matched-series.ts";
 
 export interface SelectLimits {
   /** Series one selector may match. */
@@ -72,53 +74,57 @@ export function seriesWhere(
 
 interface SelectedRow {
   readonly id: string;
-  readonly name: string;
-  readonly set: Record<string, string>;
   readonly t: (number | string)[];
   readonly v: (number | string)[];
   readonly s: number[];
 }
 
-export const QUERY_SETTINGS = { output_format_json_quote_denormals: 1 } as const;
+/**
+ * Denormals as text so NaN and ±Inf survive JSON; a query size that fits the literal
+ * id lists of matched series (about 10 bytes per series, twice).
+ */
+export const QUERY_SETTINGS = { output_format_json_quote_denormals: 1, max_query_size: 64 << 20 } as const;
 
 export function clickHouseSource(store: AnalyticsStore, tenant: string, limits: SelectLimits): SampleSource {
   let samplesRead = 0;
   const settings = { ...QUERY_SETTINGS, max_execution_time: limits.maxExecutionSeconds };
   return {
     aggregateInstant: (request) =>
-      aggregateInstant(store, tenant, request, { ...settings, max_rows_to_read: limits.maxSamples }),
+      aggregateInstant(
+        store,
+        tenant,
+        request,
+        { ...settings, max_rows_to_read: limits.maxSamples },
+        limits.maxSeries,
+      ),
     async select(matchers, from, to) {
-      const params: QueryParams = {
-        from,
-        to,
+      const matched = await matchedSeries(store, tenant, matchers, from, to, {
         cap: limits.maxSeries + 1,
-        budget: limits.maxSamples - samplesRead,
-      };
-      const where = seriesWhere(tenant, matchers, from, to, params);
-      // One statement: a dashboard panel's cost is mostly round trips. Arrays are sorted
-      // by time here because groupArray keeps no order across threads.
-      const rows = await store.query<SelectedRow>(
-        `SELECT toString(r.series_id) AS id, any(m.name) AS name, any(m.set) AS set,
-           arraySort(groupArray(toUnixTimestamp64Milli(r.ts))) AS t,
-           arraySort((v, k) -> k, groupArray(r.value), groupArray(r.ts)) AS v,
-           arraySort((s, k) -> k, groupArray(toUInt8(bitAnd(reinterpretAsUInt64(r.value), 0xfff7ffffffffffff)
-             = 0x7ff0000000000002)), groupArray(r.ts)) AS s
-         FROM (SELECT series_id, ts, value FROM samples
-               WHERE tenant = {tenant:String}
-                 AND series_id IN (SELECT series_id FROM series WHERE ${where})
-                 AND ts > fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})
-               LIMIT {budget:UInt64} + 1) AS r
-         INNER JOIN (SELECT series_id, any(metric) AS name, any(labels) AS set FROM series WHERE ${where}
-                     GROUP BY series_id) AS m ON r.series_id = m.series_id
-         GROUP BY r.series_id LIMIT {cap:UInt32}`,
-        params,
         settings,
-      );
-      if (rows.length > limits.maxSeries) {
+      });
+      if (matched.ids.length > limits.maxSeries) {
         throw new LimitExceeded(
           `Cannot run the query: a selector matches more than ${limits.maxSeries} series; add label matchers`,
         );
       }
+      if (matched.ids.length === 0) return [];
+      const params: QueryParams = { tenant, from, to, budget: limits.maxSamples - samplesRead };
+      // Arrays are sorted by time here because groupArray keeps no order across threads.
+      const rows = await store.query<SelectedRow>(
+        `SELECT toString(series_id) AS id,
+           arraySort(groupArray(toUnixTimestamp64Milli(ts))) AS t,
+           arraySort((v, k) -> k, groupArray(value), groupArray(ts)) AS v,
+           arraySort((s, k) -> k, groupArray(toUInt8(bitAnd(reinterpretAsUInt64(value), 0xfff7ffffffffffff)
+             = 0x7ff0000000000002)), groupArray(ts)) AS s
+         FROM (SELECT series_id, ts, value FROM samples
+               WHERE tenant = {tenant:String} AND series_id IN (${idList(matched)})
+                 AND ts > fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})
+               LIMIT {budget:UInt64} + 1)
+         GROUP BY series_id`,
+        params,
+        settings,
+      );
+      const index = new Map(matched.ids.map((id, i) => [id, i]));
       const out: RawSeries[] = [];
       for (const row of rows) {
         samplesRead += row.t.length;
@@ -127,8 +133,9 @@ export function clickHouseSource(store: AnalyticsStore, tenant: string, limits: 
             `Cannot run the query: it reads more than ${limits.maxSamples} samples; shorten the range or add label matchers`,
           );
         }
+        const i = index.get(row.id)!;
         out.push({
-          labels: { __name__: row.name, ...row.set },
+          labels: { __name__: matched.names[i], ...matched.sets[i] },
           t: Float64Array.from(row.t, Number),
           v: Float64Array.from(row.v, sampleValue),
           stale: Uint8Array.from(row.s),

@@ -2,8 +2,11 @@
  * The dashboard in a real browser: Debian's chromium, headless, driven by
  * playwright-core against the real program. Signs in with an API key (a wrong key is
  * refused first), runs a query in the explorer and checks that the chart holds exactly
- * the points `/api/v1/query_range` returns for the same query, then opens the
- * cardinality view. Screenshots go to tests/.artifacts/.
+ * the points `/api/v1/query_range` returns for the same query, opens the cardinality
+ * view, then creates a rule and breaches it through the API and opens the incident's
+ * timeline in the alerts view (the transitions the API's timeline lists), and edits
+ * the rule in the rules editor (saved with If-Match, version 2). Screenshots go to
+ * tests/.artifacts/.
  *
  * Needs `chromium` (scripts/install-chromium.sh): fails in CI without it, skipped with a
  * message elsewhere.
@@ -12,6 +15,8 @@ import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import { chromiumPath } from "../support/chromium.ts";
 import { DEFAULT_TENANTS, withProgram } from "../support/program.ts";
+import { ALERTING_TEST_ENV, cpuHighSpec } from "../support/rule-spec.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 const executablePath = chromiumPath();
 if (!executablePath && Deno.env.get("CI") === "true") {
@@ -24,13 +29,14 @@ if (!executablePath) {
 const ARTIFACTS = new URL("../.artifacts/", import.meta.url).pathname;
 
 Deno.test({
-  name: "dashboard: sign in, explore a metric, the chart draws the points the API returns",
+  name:
+    "dashboard: sign in, explore a metric, the chart draws the points the API returns; an incident's timeline; the rules editor",
   ignore: !executablePath,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
     await Deno.mkdir(ARTIFACTS, { recursive: true });
-    await withProgram({}, async (program) => {
+    await withProgram({ env: ALERTING_TEST_ENV }, async (program) => {
       const key = DEFAULT_TENANTS.acme;
       const now = Math.floor(Date.now() / 15_000) * 15_000;
       const times = Array.from({ length: 200 }, (_, i) => now - 50 * 60_000 + i * 15_000);
@@ -118,6 +124,86 @@ Deno.test({
           ["cpu_usage", "4"],
         );
         await page.screenshot({ path: `${ARTIFACTS}dashboard-cardinality.png`, fullPage: true });
+
+        // A rule, breached through the API: three samples over 90 within the window.
+        const rule = await program.post(
+          "/v1/rules",
+          cpuHighSpec({ for: "10s", window: "30s", noData: undefined }),
+          {
+            key,
+          },
+        );
+        assert.equal(rule.status, 201, JSON.stringify(rule.body));
+        const ruleId = (rule.body as { id: string }).id;
+        // The evaluator loads the rule through metrics.commands; give it a moment to.
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        const t = Date.now() - 120_000;
+        for (const [at, value] of [[t, 95], [t + 5_000, 96], [t + 15_000, 97]]) {
+          const reply = await program.post("/v1/samples", {
+            metric: "cpu_usage",
+            labels: { service: "api", host: "web-1" },
+            timestamps: [at],
+            values: [value],
+          }, { key });
+          assert.equal(reply.status, 202);
+        }
+        const incident = await waitFor(
+          async () => {
+            const list = await program.get("/v1/incidents", key);
+            return (list.body as {
+              incidents: { id: string; status: string; labels: Record<string, string> }[];
+            })
+              .incidents[0];
+          },
+          30_000,
+          { what: "the incident" },
+        );
+        const timeline = await program.get(`/v1/incidents/${incident.id}/timeline`, key);
+        const events = (timeline.body as { timeline: { type: string; why: string }[] }).timeline;
+        assert.ok(events.length >= 2, JSON.stringify(events));
+
+        await page.click("nav button[data-view=alerts]");
+        await page.waitForSelector("#incident-rows tr");
+        assert.deepEqual(
+          await page.$$eval("#incident-rows tr td", (tds) => tds.slice(0, 3).map((td) => td.textContent)),
+          [
+            "cpu_high",
+            Object.entries(incident.labels).map(([k, v]) => `${k}="${v}"`).join(", "),
+            incident.status,
+          ],
+        );
+        await page.click("#incident-rows tr");
+        await page.waitForSelector("#timeline-rows tr");
+        const drawnTimeline = await page.$$eval(
+          "#timeline-rows tr",
+          (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)),
+        );
+        assert.deepEqual(
+          drawnTimeline.map((cells) => [cells[1], cells[5]]),
+          events.map((e) => [e.type.replace(/^Incident/, ""), e.why]),
+        );
+        assert.match(drawnTimeline[0][5]!, /> 90 \(critical\)/);
+        await page.screenshot({ path: `${ARTIFACTS}dashboard-incident-timeline.png`, fullPage: true });
+
+        // The rules editor: open the rule, raise its threshold, save (PUT with If-Match).
+        await page.click("nav button[data-view=rules]");
+        await page.waitForSelector("#rule-rows tr:has-text('cpu_high')");
+        await page.click("#rule-rows tr:has-text('cpu_high')");
+        const edited = JSON.parse(await page.inputValue("#rule-spec"));
+        assert.equal(edited.condition.critical, 90);
+        edited.condition.critical = 95;
+        await page.fill("#rule-spec", JSON.stringify(edited, null, 2));
+        await page.click("#rule-save");
+        await page.waitForSelector("#rule-status:has-text('version 2')");
+        const saved = await program.get(`/v1/rules/${ruleId}`, key);
+        assert.deepEqual(
+          [
+            (saved.body as { version: number }).version,
+            (saved.body as { condition: { critical: number } }).condition.critical,
+          ],
+          [2, 95],
+        );
+        await page.screenshot({ path: `${ARTIFACTS}dashboard-rules.png`, fullPage: true });
       } finally {
         await browser.close();
       }

@@ -1,0 +1,105 @@
+/**
+ * The series a selector matches, looked up once per selector in the `series` table
+ * (one row per series and day, hence the `GROUP BY`), before any sample is read. The
+ * samples statement then names the ids as a literal `IN` list, which ClickHouse turns
+ * into a primary-key range per series of `samples` (ordered by tenant, series_id, ts),
+ * instead of evaluating the label filters over the series table a second time and
+ * joining the labels back onto every sample.
+ *
+ * @example
+ * const matched = await matchedSeries(store, "acme", matchers, from, to, { cap: 10_001 });
+ * const sql = `… WHERE series_id IN (${idList(matched)}) …`;
+ */
+import type { AnalyticsStore, QueryParams } from "../../domain/ports/analytics-store.ts";
+import type { Matcher } from "./ast.ts";
+import { seriesWhere } from "./selector-sql.ts";
+
+export interface MatchedSeries {
+  /** Series ids as decimal text: UInt64 does not fit a JavaScript number. */
+  readonly ids: readonly string[];
+  readonly names: readonly string[];
+  /** Each series' labels, or only the values of `labels` when asked for. */
+  readonly sets: readonly Record<string, string>[];
+}
+
+export interface MatchOptions {
+  /** At most this many rows come back; callers ask for one over their limit to detect it. */
+  readonly cap: number;
+  /** Only these labels of each series (`__name__` is always in `names`). */
+  readonly labels?: readonly string[];
+  readonly settings?: Record<string, string | number>;
+}
+
+interface Row {
+  readonly id: string;
+  readonly name: string;
+  readonly set: Record<string, string>;
+}
+
+export async function matchedSeries(
+  store: AnalyticsStore,
+  tenant: string,
+  matchers: readonly Matcher[],
+  from: number,
+  to: number,
+  options: MatchOptions,
+): Promise<MatchedSeries> {
+  const params: QueryParams = { cap: options.cap };
+  const where = seriesWhere(tenant, matchers, from, to, params);
+  // Only the labels an aggregation groups by: a whole Map per series is most of the bytes.
+  const set = options.labels === undefined ? "any(labels)" : `map(${
+    options.labels.map((name, i) => {
+      params[`l${i}`] = name;
+      return `{l${i}:String}, any(labels[{l${i}:String}])`;
+    }).join(", ")
+  })`;
+  const rows = await store.query<Row>(
+    `SELECT toString(series_id) AS id, any(metric) AS name, ${set} AS set FROM series
+     WHERE ${where} GROUP BY series_id LIMIT {cap:UInt32}`,
+    params,
+    options.settings,
+  );
+  return { ids: rows.map((r) => r.id), names: rows.map((r) => r.name), sets: rows.map((r) => r.set) };
+}
+
+/** The ids as an SQL list; each is checked to be digits, so nothing else reaches the statement. */
+export function idList(matched: MatchedSeries): string {
+  for (const id of matched.ids) {
+    if (!/^\d{1,20}$/.test(id)) throw new Error(`series id ${JSON.stringify(id)} is not a UInt64`);
+  }
+  return matched.ids.join(",");
+}
+
+/**
+ * The distinct groups of the matched series by the values of `by` (a missing label is
+ * the empty string and is left out of the group's labels, as in PromQL), and each
+ * series' group index; without `by`, every series is its own group with all its labels.
+ */
+export function groupIndex(
+  matched: MatchedSeries,
+  by: readonly string[] | undefined,
+): { groups: Record<string, string>[]; groupOf: number[] } {
+  if (by === undefined) {
+    return {
+      groups: matched.sets.map((set, i) => ({ __name__: matched.names[i], ...set })),
+      groupOf: matched.ids.map((_, i) => i),
+    };
+  }
+  const index = new Map<string, number>();
+  const groups: Record<string, string>[] = [];
+  const groupOf = matched.ids.map((_, i) => {
+    const values = by.map((name) => (name === "__name__" ? matched.names[i] : matched.sets[i][name] ?? ""));
+    const key = values.join("\u0000");
+    let g = index.get(key);
+    if (g === undefined) {
+      index.set(key, g = groups.length);
+      const labels: Record<string, string> = {};
+      by.forEach((name, j) => {
+        if (values[j] !== "") labels[name] = values[j];
+      });
+      groups.push(labels);
+    }
+    return g;
+  });
+  return { groups, groupOf };
+}
