@@ -86,8 +86,11 @@ export async function aggregateInstant(
   // Per series, its samples sorted by time, each paired with the next one's time: a
   // sort of a few hundred values per series where a window function sorted them all.
   const rows = await store.query<{ g: number; k: number; v: number | string }>(
-    `SELECT g, k, ${aggregateSql(request.op)} AS v FROM (
-       SELECT transform(series_id, [${ids}], [${groupOf.join(",")}], 0) AS g, p.1.2 AS value, p.1.1 AS t,
+    `SELECT transform(series_id, [${ids}], [${groupOf.join(",")}], 0) AS g, k, ${
+      aggregateSql(request.op)
+    } AS v
+     FROM (
+       SELECT series_id, p.1.2 AS value, p.1.1 AS t,
          p.2 AS next, bitAnd(reinterpretAsUInt64(value), 0xfff7ffffffffffff) = 0x7ff0000000000002 AS stale
        FROM (
          SELECT series_id, arraySort(groupArray((toUnixTimestamp64Milli(ts), value))) AS s FROM samples

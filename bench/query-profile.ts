@@ -1,0 +1,158 @@
+/**
+ * Where a dashboard query's time goes, statement by statement, without HTTP: the data
+ * of `deno task bench query` (`--series` series of `bench_cpu` every 15 s for 65 min,
+ * as many `bench_hourly` series hourly for 30 days with their 1m and 1h rollups) is
+ * generated inside an in-process chDB with `INSERT … SELECT … FROM numbers()`, then
+ * each query runs `--runs` times through the same functions the API calls, and the
+ * process CPU (chDB runs in this process) is reported per query and per statement.
+ *
+ * `deno run -A bench/query-profile.ts [--series 10000] [--runs 5] [--keep DIR]`
+ * (`--keep` reuses a data directory left by an earlier run with the same `--series`).
+ */
+import process from "node:process";
+import { join } from "node:path";
+import { openClickHouseStore } from "../adapters/clickhouse/clickhouse-store.ts";
+import type { AnalyticsStore } from "../domain/ports/analytics-store.ts";
+import { clickHouseSource } from "../read-models/promql/selector-sql.ts";
+import { rangeQuery } from "../read-models/promql/run-query.ts";
+import { runSampleQuery } from "../read-models/sample-query.ts";
+import { ensureSchema } from "../read-models/schema.ts";
+import { argValue, workDir } from "./proc.ts";
+
+const args = Deno.args;
+const SERIES = Number(argValue(args, "--series") ?? 10_000);
+const RUNS = Number(argValue(args, "--runs") ?? 5);
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const RETENTION = { rawDays: 32, rollup1mDays: 90, rollup1hDays: 730 };
+
+const cpuMs = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
+
+async function load(store: AnalyticsStore, now: number): Promise<void> {
+  const rawStart = now - 65 * 60_000;
+  const day = `toDate(fromUnixTimestamp64Milli(toInt64(${now - HOUR})), 'UTC')`;
+  const labels = (s: string) =>
+    `map('region', concat('r', toString(${s} % 10)), 'host', concat('h', toString(${s})))`;
+  await store.command(
+    `INSERT INTO series SELECT 'bench', 'bench_cpu', number + 1, ${
+      labels("number")
+    }, ${day} FROM numbers(${SERIES})`,
+  );
+  await store.command(`INSERT INTO samples SELECT 'bench', intDiv(number, 260) + 1,
+    fromUnixTimestamp64Milli(toInt64(${rawStart}) + (number % 260) * 15000),
+    toFloat64((intDiv(number, 260) * 7 + intDiv(toInt64(${rawStart}) + (number % 260) * 15000, 15000)) % 100)
+    FROM numbers(${SERIES * 260})`);
+  const hourly = Math.floor((now - 30 * DAY) / HOUR) * HOUR;
+  const id = `100001 + intDiv(number, 720)`;
+  const ts = `toInt64(${hourly}) + (number % 720) * 3600000`;
+  const value = `toFloat64((intDiv(number, 720) * 7 + (number % 720)) % 100)`;
+  await store.command(`INSERT INTO series SELECT 'bench', 'bench_hourly', 100001 + intDiv(number, 31),
+    ${
+    labels("intDiv(number, 31)")
+  }, toDate(toDateTime(intDiv(${hourly}, 1000) + (number % 31) * 86400, 'UTC'))
+    FROM numbers(${SERIES * 31})`);
+  await store.command(
+    `INSERT INTO samples SELECT 'bench', ${id}, fromUnixTimestamp64Milli(${ts}), ${value} FROM numbers(${
+      SERIES * 720
+    })`,
+  );
+  for (const [table, seconds] of [["rollup_1h", 3600], ["rollup_1m", 60]] as const) {
+    await store.command(`INSERT INTO ${table} SELECT 'bench', ${id} AS id,
+      toDateTime(intDiv(${ts}, ${seconds * 1000}) * ${seconds}) AS b, 1, ${value} AS v, v, v,
+      argMaxState(v, (fromUnixTimestamp64Milli(${ts}), v)), ([toInt32(1)], [toUInt64(1)])
+      FROM numbers(${SERIES * 720}) GROUP BY id, b, v`);
+  }
+  for (const table of ["samples", "series", "rollup_1h", "rollup_1m"]) {
+    await store.command(`OPTIMIZE TABLE ${table} FINAL`);
+  }
+}
+
+/** The store with the CPU of each query statement recorded under its first words. */
+function metered(store: AnalyticsStore, statements: Map<string, number[]>): AnalyticsStore {
+  return new Proxy(store, {
+    get(target, prop) {
+      const member = Reflect.get(target, prop);
+      if (prop !== "query") return typeof member === "function" ? member.bind(target) : member;
+      return async (sql: string, ...rest: unknown[]) => {
+        const started = cpuMs();
+        const rows = await (member as (...a: unknown[]) => Promise<unknown[]>).call(target, sql, ...rest);
+        const name = sql.replace(/\s+/g, " ").slice(0, 70);
+        statements.set(name, [...(statements.get(name) ?? []), cpuMs() - started]);
+        return rows;
+      };
+    },
+  });
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+async function main(): Promise<void> {
+  const keep = argValue(args, "--keep");
+  const dir = keep ?? await workDir("query-profile-");
+  const fresh = !(await Deno.stat(join(dir, "now")).catch(() => undefined));
+  const store = openClickHouseStore({ path: join(dir, "chdb") });
+  await ensureSchema(store, RETENTION);
+  const now = fresh
+    ? Math.floor(Date.now() / 60_000) * 60_000
+    : Number(await Deno.readTextFile(join(dir, "now")));
+  if (fresh) {
+    const started = performance.now();
+    await load(store, now);
+    await Deno.writeTextFile(join(dir, "now"), String(now));
+    console.log(`loaded ${SERIES} series in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  }
+  const limits = { maxSeries: 1_000_000, maxSamples: 1e10, maxExecutionSeconds: 120, maxPoints: 11_000 };
+  const promql = (query: string, span: number, step: number) => (s: AnalyticsStore) =>
+    rangeQuery(clickHouseSource(s, "bench", limits), query, { start: now - span, end: now, step }, limits);
+  const cases: [string, (s: AnalyticsStore) => Promise<unknown>][] = [
+    ['bench_cpu{host="h42"}, 1 h, step 60 s', promql('bench_cpu{host="h42"}', HOUR, 60_000)],
+    ["avg by (region) (bench_cpu), 1 h, step 60 s", promql("avg by (region) (bench_cpu)", HOUR, 60_000)],
+    ["/v1/query avg by region, bench_hourly, 30 d, step 1 h", (s) =>
+      runSampleQuery(
+        s,
+        "bench",
+        {
+          metric: "bench_hourly",
+          filters: {},
+          agg: "avg",
+          by: ["region"],
+          from: now - 30 * DAY,
+          to: now,
+          step: HOUR,
+          resolution: "auto",
+        },
+        { now, retention: RETENTION, allowedLatenessMs: 300_000 },
+        {
+          maxPointsPerSeries: 11_000,
+          maxSeries: 1_000_000,
+          maxExecutionSeconds: 120,
+        },
+      )],
+  ];
+  console.log(`load average ${Deno.loadavg()[0].toFixed(1)}`);
+  for (const [name, run] of cases) {
+    const statements = new Map<string, number[]>();
+    const measured = metered(store, statements);
+    await run(store);
+    const cpu: number[] = [];
+    const wall: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const [c, w] = [cpuMs(), performance.now()];
+      await run(measured);
+      cpu.push(cpuMs() - c);
+      wall.push(performance.now() - w);
+    }
+    console.log(
+      `${name}: CPU ${median(cpu).toFixed(1)} ms per query (median), wall ${median(wall).toFixed(0)} ms`,
+    );
+    for (const [sql, values] of statements) console.log(`  ${median(values).toFixed(1)} ms CPU  ${sql}`);
+  }
+  await store.close();
+  if (keep === undefined) await Deno.remove(dir, { recursive: true }).catch(() => {});
+}
+
+await main();
+Deno.exit(0);
