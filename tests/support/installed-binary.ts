@@ -20,17 +20,21 @@ export function findBinary(name: string, install: string): Component {
   return component(name, which(name), install);
 }
 
-/** A component at a fixed path, for one a project script builds outside `PATH`. */
-export function findFile(path: string, install: string): Component {
+/**
+ * A component at a fixed path, for one a project script builds outside `PATH`. With
+ * `requiredInCi: false` it is skipped in CI too when missing: for a component whose build
+ * takes longer than CI can give it on a fresh machine.
+ */
+export function findFile(path: string, install: string, options: { requiredInCi?: boolean } = {}): Component {
   let found: string | undefined;
   try {
     if (Deno.statSync(path).isFile) found = path;
   } catch { /* missing */ }
-  return component(path, found, install);
+  return component(path, found, install, options.requiredInCi ?? true);
 }
 
-function component(name: string, path: string | undefined, install: string): Component {
-  const inCi = Deno.env.get("CI") === "true";
+function component(name: string, path: string | undefined, install: string, requiredInCi = true): Component {
+  const inCi = requiredInCi && Deno.env.get("CI") === "true";
   if (path === undefined && !inCi) {
     console.warn(`Skipping tests that need ${name}: it is not installed (${install}; CI installs it).`);
   }
