@@ -119,6 +119,8 @@ export const Config = z.object({
   LOOKOUT_POSTGRES_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   LOOKOUT_WEBHOOK_ALLOW_NETS: z.string().default(""),
   LOOKOUT_ALERT_TICK_MS: positiveInt.default(1000),
+  LOOKOUT_NOTIFY_RATE_PER_MINUTE: positiveInt.default(60),
+  LOOKOUT_NOTIFY_BURST: positiveInt.default(20),
   LOOKOUT_EXTERNAL_URL: z.url().optional(),
   /** Rebuildable caches (the PGlite template); empty: none. */
   LOOKOUT_CACHE_DIR: z.string().default(defaultCacheDir(Deno.env.toObject())),
@@ -251,6 +253,10 @@ async function main(): Promise<void> {
         n !== ""
       ),
       externalUrl: config.LOOKOUT_EXTERNAL_URL ?? `http://localhost:${config.PORT}`,
+      notificationRate: {
+        perMinute: config.LOOKOUT_NOTIFY_RATE_PER_MINUTE,
+        burst: config.LOOKOUT_NOTIFY_BURST,
+      },
       now: Date.now,
       run: { project: roles.has("query"), evaluate: roles.has("alerting"), deliver: roles.has("notifier") },
     })
@@ -399,6 +405,7 @@ async function main(): Promise<void> {
       : undefined,
     incidents: roles.has("query") ? alerting?.incidents : undefined,
     channels: roles.has("query") ? alerting?.channels : undefined,
+    silences: roles.has("query") ? alerting?.silences : undefined,
     // Wherever a projector or the query API runs: a rebuild runs beside its model's projector.
     admin: store
       ? {

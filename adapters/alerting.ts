@@ -24,6 +24,11 @@ import { listRulesByMode, RULES_DDL } from "../read-models/rules-table.ts";
 import { INCIDENTS_DDL } from "../read-models/incidents-table.ts";
 import { CHANNELS_DDL } from "../read-models/channels-table.ts";
 import { DELIVERIES_DDL } from "../read-models/deliveries-table.ts";
+import { NOTIFY_GROUPS_DDL } from "../read-models/notify-groups-table.ts";
+import { SILENCES_DDL } from "../read-models/silences-table.ts";
+import { SilenceCommands } from "../commands/silences/silence-commands.ts";
+import type { SilenceOptions } from "./http/silence-routes.ts";
+import { Dispatcher, type NotificationRate } from "./notifier/dispatcher.ts";
 import type { ChannelOptions } from "./http/channel-routes.ts";
 import { AddressGuard } from "./notifier/address-guard.ts";
 import { DeliveryWorker } from "./notifier/delivery-worker.ts";
@@ -67,6 +72,8 @@ export interface AlertingOptions {
    * (`evaluate`) and the notification delivery worker (`deliver`).
    */
   readonly run?: { readonly project?: boolean; readonly evaluate?: boolean; readonly deliver?: boolean };
+  /** Notifications a tenant may be sent; past it, due groups are folded into digests. */
+  readonly notificationRate?: NotificationRate;
 }
 
 export interface Alerting {
@@ -77,6 +84,7 @@ export interface Alerting {
   readonly incidents: IncidentOptions;
   readonly evaluator: StreamingEvaluator;
   readonly channels: ChannelOptions;
+  readonly silences: SilenceOptions;
   readonly deliveries: DeliveryWorker;
   close(): Promise<void>;
 }
@@ -91,21 +99,30 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
       url: options.eventStoreUrl,
     })
     : await openPostgresEventStore(sql);
-  await sql.exec(RULES_DDL + INCIDENTS_DDL + CHANNELS_DDL + DELIVERIES_DDL);
+  await sql.exec(
+    RULES_DDL + INCIDENTS_DDL + CHANNELS_DDL + DELIVERIES_DDL + NOTIFY_GROUPS_DDL + SILENCES_DDL,
+  );
   const guard = new AddressGuard(options.webhookAllowNets ?? []);
+  const externalUrl = options.externalUrl ?? "http://localhost:8080";
+  const dispatcher = new Dispatcher({
+    db: sql.drizzle,
+    now: options.now,
+    externalUrl,
+    rate: options.notificationRate ?? { perMinute: 60, burst: 20 },
+  });
   const deliveries = new DeliveryWorker({
+    dispatcher,
     db: sql.drizzle,
     sender: new WebhookSender({ guard }),
     now: options.now,
     baseDelayMs: options.deliveryBaseDelayMs,
     onError: (error) => (options.onError ?? console.error)(`notifications: ${error}`),
   });
-  const externalUrl = options.externalUrl ?? "http://localhost:8080";
   await options.log.ensureTopic(COMMANDS_TOPIC, 1);
   await options.log.ensureTopic(SAMPLES_TOPIC, options.samplePartitions ?? 8);
   const projector = new ReadModelProjector(store, sql.drizzle, {
     withIncident: async (tx, stored, event) =>
-      void await queueNotifications(tx, stored, event, { externalUrl }),
+      void await queueNotifications(tx, stored, event, { now: options.now }),
     afterIncident: () => deliveries.wake(),
     onError: (error, event) =>
       (options.onError ?? console.error)(`rules projection at ${event.position}: ${error}`),
@@ -153,6 +170,13 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
     rules: { commands, store, db: sql.drizzle, projected, now: options.now, newId },
     incidents: { commands: incidents, db: sql.drizzle, projected, now: options.now, newId },
     channels: { db: sql.drizzle, guard, now: options.now, newId },
+    silences: {
+      commands: new SilenceCommands({ store }),
+      db: sql.drizzle,
+      projected,
+      now: options.now,
+      newId,
+    },
     deliveries,
     async close() {
       await evaluator.stop();

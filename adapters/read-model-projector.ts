@@ -1,6 +1,7 @@
 /**
  * Keeps the SQL read models of the event store up to date (the rules tables from rule
- * streams, the incidents table from incident streams): resumes from the checkpoint
+ * streams, the incidents table from incident streams, the silences table from silence
+ * streams): resumes from the checkpoint
  * stored beside the tables, subscribes to the event store after it and applies each
  * event with the checkpoint in one transaction. `projected(position)`
  * lets a request wait until its own change is visible in the table (read your writes).
@@ -18,6 +19,8 @@ import { decodeIncidentEvent, INCIDENT_EVENT_TYPES } from "../commands/incidents
 import { applyRuleEvent, type Db, readCheckpoint, saveCheckpoint } from "../read-models/rules-table.ts";
 import { applyIncidentEvent } from "../read-models/incidents-table.ts";
 import { rulesProjection } from "../projections/rules.ts";
+import { decodeSilenceEvent, SILENCE_EVENT_TYPES } from "../commands/silences/silence-schema.ts";
+import { applySilenceEvent } from "../read-models/silences-table.ts";
 
 export interface ReadModelProjectorOptions {
   /** Name of the checkpoint row. */
@@ -107,6 +110,12 @@ export class ReadModelProjector {
         await saveCheckpoint(tx, checkpoint);
       });
       this.options.afterIncident?.();
+    } else if (SILENCE_EVENT_TYPES.has(stored.type)) {
+      const event = decodeSilenceEvent(stored);
+      await this.db.transaction(async (tx) => {
+        await applySilenceEvent(tx, event);
+        await saveCheckpoint(tx, checkpoint);
+      });
     }
   }
 

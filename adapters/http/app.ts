@@ -16,6 +16,7 @@ import { type RuleOptions, ruleRoutes } from "./rule-routes.ts";
 import { type PrometheusOptions, prometheusRoutes } from "./prometheus-routes.ts";
 import { type IncidentOptions, incidentRoutes } from "./incident-routes.ts";
 import { type ChannelOptions, channelRoutes } from "./channel-routes.ts";
+import { type SilenceOptions, silenceRoutes } from "./silence-routes.ts";
 import { cardinalityRoutes } from "./cardinality-route.ts";
 import { type WebOptions, webRoutes } from "./web-routes.ts";
 import { type AdminOptions, adminRoutes } from "./admin-routes.ts";
@@ -32,6 +33,7 @@ export interface AppOptions {
   readonly prometheus?: PrometheusOptions;
   readonly incidents?: IncidentOptions;
   readonly channels?: ChannelOptions;
+  readonly silences?: SilenceOptions;
   readonly web?: WebOptions;
   readonly admin?: AdminOptions;
   readonly ready: () => boolean | Promise<boolean>;
@@ -92,6 +94,7 @@ export function createApp(options: AppOptions): Hono<TenantEnv> {
   if (options.prometheus) app.route("/", prometheusRoutes(options.prometheus));
   if (options.incidents) app.route("/", incidentRoutes(options.incidents));
   if (options.channels) app.route("/", channelRoutes(options.channels));
+  if (options.silences) app.route("/", silenceRoutes(options.silences));
   if (options.web) app.route("/", webRoutes(options.web));
 
   app.notFound((c) =>

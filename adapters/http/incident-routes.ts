@@ -16,7 +16,9 @@ import type { Position } from "../../domain/ports/event-store.ts";
 import type { IncidentCommands } from "../../commands/incidents/incident-commands.ts";
 import { decodeIncidentEvent } from "../../commands/incidents/incident-schema.ts";
 import { getIncident, type IncidentRow, listIncidents } from "../../read-models/incidents-table.ts";
-import type { Db } from "../../read-models/rules-table.ts";
+import { type Db, getRule } from "../../read-models/rules-table.ts";
+import { listSilences } from "../../read-models/silences-table.ts";
+import { silenceMatcher } from "../../domain/alerting/silence.ts";
 import type { TenantEnv } from "./app.ts";
 
 export interface IncidentOptions {
@@ -99,6 +101,7 @@ export function incidentRoutes(options: IncidentOptions): Hono<TenantEnv> {
 
   app.get("/v1/incidents/:id/timeline", async (c) => {
     const { id, history } = await owned(c, "read the timeline of");
+    const silencedBy = await silencesOf(options.db, c.get("tenant"), id);
     return c.json({
       id,
       timeline: history.map((stored) => {
@@ -111,10 +114,24 @@ export function incidentRoutes(options: IncidentOptions): Hono<TenantEnv> {
           who: event.metadata.who,
           why: event.metadata.why,
           ...data,
+          silencedBy: silencedBy(event.metadata.at),
         };
       }),
     });
   });
 
   return app;
+}
+
+/**
+ * The silences that muted the incident's notifications at a given time: recorded
+ * transitions stay on the timeline, marked with the silences that kept them quiet.
+ */
+async function silencesOf(db: Db, tenant: string, id: string): Promise<(at: number) => string[]> {
+  const row = await getIncident(db, tenant, id);
+  if (row === undefined) return () => [];
+  const rule = await getRule(db, tenant, row.ruleId);
+  const labels = { alertname: row.ruleName, severity: row.severity, ...rule?.spec.labels, ...row.labels };
+  const matching = (await listSilences(db, tenant)).filter((s) => silenceMatcher(s.matchers)(labels));
+  return (at) => matching.filter((s) => s.startsAt <= at && at < s.endsAt).map((s) => s.id);
 }

@@ -6,6 +6,9 @@
  * fails delays only its own rows. A new row wakes the worker at once (`wake`), so the
  * first notification of an alert is not held for the poll interval.
  *
+ * Before each round the dispatcher (when given) turns due notification groups into
+ * rows, and the worker sleeps no longer than until the next group is due.
+ *
  * Delivery is at least once: a crash after the POST and before the row is marked sends
  * it again, with the same `webhook-id`, which the receiver uses to drop the repeat.
  */
@@ -22,6 +25,8 @@ export interface DeliveryWorkerOptions {
   readonly baseDelayMs?: number;
   readonly pollMs?: number;
   readonly concurrency?: number;
+  /** Turns due notification groups into outbox rows before each round. */
+  readonly dispatcher?: { dispatch(): Promise<number>; nextDueAt(): Promise<number | undefined> };
   readonly onOutcome?: (delivery: DeliveryRow, outcome: Outcome) => void;
   readonly onError?: (error: unknown) => void;
 }
@@ -56,14 +61,18 @@ export class DeliveryWorker {
     while (!this.#abort.signal.aborted) {
       this.#woken = false;
       let sent = 0;
+      let sleepMs = this.options.pollMs ?? 1_000;
       try {
+        await this.options.dispatcher?.dispatch();
         const due = await dueDeliveries(this.options.db, this.options.now(), this.options.concurrency ?? 16);
         await Promise.all(due.map((d) => this.#deliver(d)));
         sent = due.length;
+        const next = await this.options.dispatcher?.nextDueAt();
+        if (next !== undefined) sleepMs = Math.max(0, Math.min(sleepMs, next - this.options.now()));
       } catch (error) {
         this.options.onError?.(error);
       }
-      if (sent === 0 && !this.#woken) await this.#sleep(this.options.pollMs ?? 1_000);
+      if (sent === 0 && !this.#woken) await this.#sleep(sleepMs);
     }
   }
 

@@ -1,23 +1,26 @@
 /**
- * Queues the notifications an incident event announces, inside the transaction that
+ * Stages the notifications an incident event announces, inside the transaction that
  * projects the event (so the outbox and the incidents table never disagree): firing on
- * `IncidentFired` and `IncidentEscalated`, resolved on `IncidentResolved`, one row per
- * channel of the rule. The row id is the `webhook-id`, derived from the event id and
- * the channel, so replaying the event queues nothing new and a resend carries the same
- * id.
+ * `IncidentFired` and `IncidentEscalated`, resolved on `IncidentResolved`, into the
+ * rule's notification group of each of its channels (`notify-policy.ts`). A resolution
+ * of an alert its group never held (never notified firing) stages nothing. The
+ * dispatcher turns due groups into deliveries; a replayed event changes nothing that
+ * its first projection did not, since both are in the same transaction as the
+ * projection's checkpoint.
  */
 import { createHash } from "node:crypto";
 import type { IncidentEvent } from "../../domain/alerting/incident.ts";
-import { type Notice, notificationBody } from "../../domain/alerting/notification.ts";
+import { alertLabels, type Notice } from "../../domain/alerting/notification.ts";
+import { groupDueAt, notifyGroupKey, notifyPolicy } from "../../domain/alerting/notify-policy.ts";
 import type { StoredEvent } from "../../domain/ports/event-store.ts";
 import { channelsById } from "../../read-models/channels-table.ts";
-import { enqueueDelivery } from "../../read-models/deliveries-table.ts";
 import { getIncidentById } from "../../read-models/incidents-table.ts";
+import { groupAlert, groupTiming, stageAlert } from "../../read-models/notify-groups-table.ts";
 import { type Db, getRule } from "../../read-models/rules-table.ts";
 
 export interface OutboxOptions {
-  /** This server's address as receivers should link to it. */
-  readonly externalUrl: string;
+  /** Processing time: when the group's timers run from. */
+  readonly now: () => number;
 }
 
 export async function queueNotifications(
@@ -54,27 +57,34 @@ export async function queueNotifications(
     startsAt: incident.openedAt,
     at: event.metadata.at,
   };
-  const channels = await channelsById(tx, incident.tenant, rule.spec.channels);
-  for (const channel of channels) {
-    await enqueueDelivery(tx, {
-      id: webhookId(stored.id, channel.id),
+  const policy = notifyPolicy(rule.spec);
+  const groupKey = notifyGroupKey(policy, alertLabels(notice));
+  const now = options.now();
+  let staged = 0;
+  for (const channel of await channelsById(tx, incident.tenant, rule.spec.channels)) {
+    const id = notifyGroupId(channel.id, rule.id, groupKey);
+    const held = await groupAlert(tx, id, incidentId);
+    if (status === "resolved" && held === undefined) continue;
+    const group = {
+      id,
       tenant: incident.tenant,
       channelId: channel.id,
-      incidentId,
-      event: event.type,
-      body: notificationBody(channel.type, notice, {
-        externalUrl: options.externalUrl,
-        receiver: channel.name,
-      }),
-      status: "pending",
-      attempts: 0,
-      nextAttemptAt: 0,
-      lastError: null,
-      createdAt: event.metadata.at,
-      deliveredAt: null,
-    });
+      ruleId: rule.id,
+      groupKey,
+      repeatIntervalMs: policy.repeatIntervalMs,
+    };
+    const alert = { incidentId, eventId: stored.id, notice, notified: held?.notified ?? false };
+    await stageAlert(tx, group, alert, groupDueAt(policy, await groupTiming(tx, id), now));
+    staged++;
   }
-  return channels.length;
+  return staged;
+}
+
+function notifyGroupId(channelId: string, ruleId: string, groupKey: string): string {
+  return createHash("sha256").update(`${channelId}\u0000${ruleId}\u0000${groupKey}`).digest("hex").slice(
+    0,
+    32,
+  );
 }
 
 /** `msg_` and 32 hex digits: the same for the same transition and channel, always. */

@@ -41,6 +41,12 @@ export const RuleSpecSchema = z.object({
   annotations: z.record(z.string().min(1).max(256), z.string().max(16_384)).default({}),
   channels: z.array(z.string().min(1).max(256)).max(32).default([]),
   mode: z.enum(["streaming", "polling"]).default("polling"),
+  notify: z.object({
+    groupBy: z.array(labelName).max(30).optional(),
+    groupWait: duration.optional(),
+    groupInterval: duration.optional(),
+    repeatInterval: duration.optional(),
+  }).strict().optional(),
 }).strict();
 
 export function parseRuleSpec(input: unknown, action = "accept rule"): RuleSpec {

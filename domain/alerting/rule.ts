@@ -14,6 +14,7 @@
  */
 import { ValidationError } from "../errors.ts";
 import { parseDuration } from "./duration.ts";
+import { notifyPolicy, type NotifySpec } from "./notify-policy.ts";
 
 export const RULE_AGGREGATIONS = [
   "avg",
@@ -60,6 +61,8 @@ export interface RuleSpec {
   readonly annotations: Readonly<Record<string, string>>;
   readonly channels: readonly string[];
   readonly mode: RuleMode;
+  /** How notifications are grouped (Alertmanager's group_by and timers); absent: per alert. */
+  readonly notify?: NotifySpec;
 }
 
 /** Fires within `windowMs` that mark a group as flapping. */
@@ -99,6 +102,7 @@ export function compileRule(id: string, tenant: string, spec: RuleSpec): AlertRu
     return ms!;
   };
   checkCondition(spec.condition, fail);
+  notifyPolicy(spec);
   return {
     id,
     tenant,
