@@ -120,6 +120,7 @@ export const Config = z.object({
   LOOKOUT_WEBHOOK_ALLOW_NETS: z.string().default(""),
   LOOKOUT_ALERT_TICK_MS: positiveInt.default(1000),
   LOOKOUT_NOTIFY_RATE_PER_MINUTE: positiveInt.default(60),
+  LOOKOUT_POLL_INTERVAL_MS: positiveInt.default(60_000),
   LOOKOUT_NOTIFY_BURST: positiveInt.default(20),
   LOOKOUT_EXTERNAL_URL: z.url().optional(),
   /** Rebuildable caches (the PGlite template); empty: none. */
@@ -225,7 +226,8 @@ async function main(): Promise<void> {
   const log = openLog(config);
   await log.ensureTopic(SAMPLES_TOPIC, config.LOOKOUT_PARTITIONS);
   // An ingest-only node opens no store: it holds no state and scales by adding nodes.
-  const usesStore = roles.has("raw") || roles.has("rollup") || roles.has("query");
+  // Alerting reads it for polling rules.
+  const usesStore = roles.has("raw") || roles.has("rollup") || roles.has("query") || roles.has("alerting");
   const store = usesStore
     ? openClickHouseStore(
       config.LOOKOUT_CLICKHOUSE_URL
@@ -253,6 +255,8 @@ async function main(): Promise<void> {
         n !== ""
       ),
       externalUrl: config.LOOKOUT_EXTERNAL_URL ?? `http://localhost:${config.PORT}`,
+      store,
+      pollIntervalMs: config.LOOKOUT_POLL_INTERVAL_MS,
       notificationRate: {
         perMinute: config.LOOKOUT_NOTIFY_RATE_PER_MINUTE,
         burst: config.LOOKOUT_NOTIFY_BURST,

@@ -1,8 +1,9 @@
 /**
  * Opens the alerting side of a process: the SQL database (PGlite under the data
  * directory, or a Postgres server), the event store (Postgres-dialect on that database,
- * or EventStoreDB), the rules-table projector, and the rule commands on the log topic
- * `metrics.commands`. `main.ts` passes in what it read from the environment.
+ * or EventStoreDB), the rules-table projector, the rule commands on the log topic
+ * `metrics.commands`, the streaming evaluator, and, given the analytics store, the
+ * polling evaluator over its rollups. `main.ts` passes in what it read from the environment.
  *
  * @example
  * const alerting = await openAlerting({ dataDir, log, now: Date.now });
@@ -17,11 +18,12 @@ import { RuleCommands } from "../commands/rules/rule-commands.ts";
 import { IncidentCommands, incidentIdFor } from "../commands/incidents/incident-commands.ts";
 import { compileRule } from "../domain/alerting/rule.ts";
 import { incidentCommandFor } from "../domain/alerting/incident-mapping.ts";
+import type { IncidentLevel } from "../domain/alerting/incident.ts";
 import type { GroupTransition } from "../domain/alerting/streaming-evaluation.ts";
 import type { IncidentOptions } from "./http/incident-routes.ts";
 import { StreamingEvaluator } from "./streaming-evaluator.ts";
 import { listRulesByMode, RULES_DDL } from "../read-models/rules-table.ts";
-import { INCIDENTS_DDL } from "../read-models/incidents-table.ts";
+import { INCIDENTS_DDL, openIncidents } from "../read-models/incidents-table.ts";
 import { CHANNELS_DDL } from "../read-models/channels-table.ts";
 import { DELIVERIES_DDL } from "../read-models/deliveries-table.ts";
 import { NOTIFY_GROUPS_DDL } from "../read-models/notify-groups-table.ts";
@@ -39,6 +41,8 @@ import { openPostgresEventStore } from "./postgres/postgres-event-store.ts";
 import { openPglite, openPostgres, type SqlClient } from "./postgres/sql-client.ts";
 import type { PgliteTemplate } from "./postgres/pglite-template.ts";
 import { ReadModelProjector } from "./read-model-projector.ts";
+import type { AnalyticsStore } from "../domain/ports/analytics-store.ts";
+import { PollingEvaluator } from "./polling-evaluator.ts";
 
 export const COMMANDS_TOPIC = "metrics.commands";
 export const SAMPLES_TOPIC = "metrics.samples";
@@ -68,10 +72,14 @@ export interface AlertingOptions {
   readonly deliveryBaseDelayMs?: number;
   /**
    * What this process runs (all by default): the rules and incidents tables kept from
-   * the event store (`project`, the API's read side), the streaming evaluator
+   * the event store (`project`, the API's read side), the streaming and polling evaluators
    * (`evaluate`) and the notification delivery worker (`deliver`).
    */
   readonly run?: { readonly project?: boolean; readonly evaluate?: boolean; readonly deliver?: boolean };
+  /** The analytics store whose rollups polling rules read; without it polling rules are not evaluated. */
+  readonly store?: AnalyticsStore;
+  /** How often polling rules are evaluated. */
+  readonly pollIntervalMs?: number;
   /** Notifications a tenant may be sent; past it, due groups are folded into digests. */
   readonly notificationRate?: NotificationRate;
 }
@@ -136,6 +144,10 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
     : undefined;
   const commands = new RuleCommands({ log: options.log, topic: COMMANDS_TOPIC, store });
   const incidents = new IncidentCommands({ store });
+  const recordBy = (who: string) => async (t: GroupTransition) => {
+    const command = incidentCommandFor(t, incidentIdFor(t.rule.tenant, t.rule.id, t.group.key), who);
+    if (command) await incidents.execute(command, transitionId(t));
+  };
   const evaluator = new StreamingEvaluator({
     log: options.log,
     samplesTopic: SAMPLES_TOPIC,
@@ -145,18 +157,25 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
         rule: compileRule(row.id, row.tenant, row.spec),
         version: row.version,
       })),
-    record: async (t) => {
-      const command = incidentCommandFor(
-        t,
-        incidentIdFor(t.rule.tenant, t.rule.id, t.group.key),
-        "evaluator:streaming",
-      );
-      if (command) await incidents.execute(command, transitionId(t));
-    },
+    record: recordBy("evaluator:streaming"),
     now: options.now,
     tickMs: options.tickMs,
     onError: (error) => (options.onError ?? console.error)(`streaming evaluator: ${error}`),
   });
+  const poller = options.store === undefined ? undefined : new PollingEvaluator({
+    store: options.store,
+    loadRules: async () =>
+      (await listRulesByMode(sql.drizzle, "polling")).map((row) => compileRule(row.id, row.tenant, row.spec)),
+    openIncidents: async () =>
+      (await openIncidents(sql.drizzle)).map((row) => ({ ...row, level: row.level as IncidentLevel })),
+    record: recordBy("evaluator:polling"),
+    now: options.now,
+    intervalMs: options.pollIntervalMs ?? 60_000,
+    onError: (error) => (options.onError ?? console.error)(`polling evaluator: ${error}`),
+  });
+  const polling = run.evaluate
+    ? poller?.start().catch((error) => (options.onError ?? console.error)(error))
+    : undefined;
   const evaluating = run.evaluate
     ? evaluator.start().catch((error) => (options.onError ?? console.error)(error))
     : undefined;
@@ -181,6 +200,8 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
     async close() {
       await evaluator.stop();
       await evaluating;
+      await poller?.stop();
+      await polling;
       await projector.stop();
       await running;
       await deliveries.stop();

@@ -6,7 +6,7 @@
  * @example
  * const open = await listIncidents(db, "acme", { status: "firing" });
  */
-import { and, desc, eq } from "drizzle-orm";
+import { and, desc, eq, ne } from "drizzle-orm";
 import { bigint, integer, jsonb, pgTable, primaryKey, text } from "drizzle-orm/pg-core";
 import type { IncidentEvent } from "../domain/alerting/incident.ts";
 import type { Db } from "./rules-table.ts";
@@ -58,6 +58,11 @@ export async function getIncident(db: Db, tenant: string, id: string): Promise<I
     and(eq(incidents.tenant, tenant), eq(incidents.id, id)),
   );
   return row;
+}
+
+/** Incidents not resolved, of every tenant (for an evaluator restoring its groups). */
+export async function openIncidents(db: Db): Promise<IncidentRow[]> {
+  return await db.select().from(incidents).where(ne(incidents.status, "resolved"));
 }
 
 /** An incident by id alone, for projections that have no tenant at hand (ids are unique across tenants). */

@@ -103,7 +103,7 @@ function rawAggregate(agg: Aggregation): string {
   }
 }
 
-function rollupAggregate(agg: Aggregation): string {
+export function rollupAggregate(agg: Aggregation): string {
   switch (agg) {
     case "avg":
       return "sum(r.sum) / sum(r.count)";

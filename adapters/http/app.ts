@@ -17,6 +17,7 @@ import { type PrometheusOptions, prometheusRoutes } from "./prometheus-routes.ts
 import { type IncidentOptions, incidentRoutes } from "./incident-routes.ts";
 import { type ChannelOptions, channelRoutes } from "./channel-routes.ts";
 import { type SilenceOptions, silenceRoutes } from "./silence-routes.ts";
+import { alertIntakeRoutes } from "./alert-intake-routes.ts";
 import { cardinalityRoutes } from "./cardinality-route.ts";
 import { type WebOptions, webRoutes } from "./web-routes.ts";
 import { type AdminOptions, adminRoutes } from "./admin-routes.ts";
@@ -93,6 +94,7 @@ export function createApp(options: AppOptions): Hono<TenantEnv> {
   if (options.rules) app.route("/", ruleRoutes(options.rules));
   if (options.prometheus) app.route("/", prometheusRoutes(options.prometheus));
   if (options.incidents) app.route("/", incidentRoutes(options.incidents));
+  if (options.incidents) app.route("/", alertIntakeRoutes(options.incidents));
   if (options.channels) app.route("/", channelRoutes(options.channels));
   if (options.silences) app.route("/", silenceRoutes(options.silences));
   if (options.web) app.route("/", webRoutes(options.web));

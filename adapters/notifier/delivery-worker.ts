@@ -16,6 +16,7 @@ import { getChannel } from "../../read-models/channels-table.ts";
 import { type DeliveryRow, dueDeliveries, markDelivery } from "../../read-models/deliveries-table.ts";
 import type { Db } from "../../read-models/rules-table.ts";
 import type { Outcome, WebhookSender } from "./webhook-sender.ts";
+import { WakeableSleep } from "../wakeable-sleep.ts";
 
 export interface DeliveryWorkerOptions {
   readonly db: Db;
@@ -35,7 +36,7 @@ const MAX_DELAY_MS = 600_000;
 
 export class DeliveryWorker {
   readonly #abort = new AbortController();
-  #wake: () => void = () => {};
+  readonly #sleep = new WakeableSleep();
   #woken = false;
   #running?: Promise<void>;
 
@@ -48,13 +49,13 @@ export class DeliveryWorker {
 
   async stop(): Promise<void> {
     this.#abort.abort();
-    this.#wake();
+    this.#sleep.wake();
     await this.#running;
   }
 
   wake(): void {
     this.#woken = true;
-    this.#wake();
+    this.#sleep.wake();
   }
 
   async #run(): Promise<void> {
@@ -72,7 +73,7 @@ export class DeliveryWorker {
       } catch (error) {
         this.options.onError?.(error);
       }
-      if (sent === 0 && !this.#woken) await this.#sleep(sleepMs);
+      if (sent === 0 && !this.#woken) await this.#sleep.for(sleepMs);
     }
   }
 
@@ -106,17 +107,6 @@ export class DeliveryWorker {
       nextAttemptAt: now() + delay,
       lastError: outcome.error,
       deliveredAt: null,
-    });
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#wake = done;
     });
   }
 }

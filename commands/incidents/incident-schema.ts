@@ -25,7 +25,12 @@ const StoredIncidentEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("IncidentOpened"), data: Subject, metadata: Metadata }),
   z.object({
     type: z.literal("IncidentFired"),
-    data: z.object({ ...Id, level: Level, value: Value }),
+    data: z.object({
+      ...Id,
+      level: Level,
+      value: Value,
+      annotations: z.record(z.string(), z.string()).optional(),
+    }),
     metadata: Metadata,
   }),
   z.object({

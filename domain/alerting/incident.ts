@@ -29,13 +29,29 @@ export interface IncidentSubject {
 }
 
 export type IncidentCommand =
-  | Message<"FireIncident", IncidentSubject & { level: IncidentLevel; value: number | undefined }>
+  | Message<
+    "FireIncident",
+    IncidentSubject & {
+      level: IncidentLevel;
+      value: number | undefined;
+      /** An alert received from outside (Prometheus, vmalert) brings its own annotations. */
+      annotations?: Readonly<Record<string, string>>;
+    }
+  >
   | Message<"AcknowledgeIncident", { incidentId: string }>
   | Message<"ResolveIncident", { incidentId: string; value: number | undefined }>;
 
 export type IncidentEvent =
   | Message<"IncidentOpened", IncidentSubject>
-  | Message<"IncidentFired", { incidentId: string; level: IncidentLevel; value: number | undefined }>
+  | Message<
+    "IncidentFired",
+    {
+      incidentId: string;
+      level: IncidentLevel;
+      value: number | undefined;
+      annotations?: Readonly<Record<string, string>>;
+    }
+  >
   | Message<
     "IncidentEscalated",
     { incidentId: string; from: IncidentLevel; to: IncidentLevel; value: number | undefined }
@@ -65,9 +81,13 @@ export function decideIncident(command: IncidentCommand, state: IncidentState): 
   const { metadata } = command;
   switch (command.type) {
     case "FireIncident": {
-      const { level, value, ...subject } = command.data;
+      const { level, value, annotations, ...subject } = command.data;
       const { incidentId } = subject;
-      const fired: IncidentEvent = { type: "IncidentFired", data: { incidentId, level, value }, metadata };
+      const fired: IncidentEvent = {
+        type: "IncidentFired",
+        data: { incidentId, level, value, ...(annotations ? { annotations } : {}) },
+        metadata,
+      };
       if (state.status === "none") return [{ type: "IncidentOpened", data: subject, metadata }, fired];
       if (state.status === "resolved") {
         return [{ type: "IncidentReopened", data: { incidentId }, metadata }, fired];

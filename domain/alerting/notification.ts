@@ -46,7 +46,9 @@ export interface NoticeContext {
 }
 
 export function alertLabels(n: Notice): Record<string, string> {
-  return { alertname: n.ruleName, severity: n.severity, ...n.ruleLabels, ...n.groupLabels };
+  // An alert received without a severity label gets none (rules always have one).
+  const severity: Record<string, string> = n.severity === "" ? {} : { severity: n.severity };
+  return { alertname: n.ruleName, ...severity, ...n.ruleLabels, ...n.groupLabels };
 }
 
 export function alertAnnotations(n: Notice): Record<string, string> {

@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { type Program, withProgram } from "../support/program.ts";
 import { waitFor } from "../support/wait-for.ts";
 import { ALERTING_TEST_ENV, cpuHighSpec } from "../support/rule-spec.ts";
+import { type ReceivedRequest, type WebhookReceiver, webhookReceiver } from "../support/webhook-receiver.ts";
 
 const KEYS = {
   acme: "acme-storm-key-3f1a",
@@ -28,19 +29,12 @@ interface Alert {
   status: string;
   labels: Record<string, string>;
 }
-interface Received {
-  readonly at: number;
-  readonly body: { status: string; groupLabels: Record<string, string>; alerts: Alert[] };
+interface AlertsBody {
+  status: string;
+  groupLabels: Record<string, string>;
+  alerts: Alert[];
 }
-
-function receiver(): { url: string; received: Received[]; close: () => Promise<void> } {
-  const received: Received[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (request) => {
-    received.push({ at: Date.now(), body: await request.json() });
-    return new Response(null, { status: 204 });
-  });
-  return { url: `http://127.0.0.1:${server.addr.port}/hook`, received, close: () => server.shutdown() };
-}
+type Received = ReceivedRequest<AlertsBody>;
 
 async function channel(program: Program, key: string, url: string): Promise<string> {
   const reply = await program.post("/v1/channels", { name: "oncall", type: "alertmanager-webhook", url }, {
@@ -89,12 +83,13 @@ Deno.test({
   sanitizeOps: false,
   sanitizeResources: false,
 }, async () => {
-  const grouped = receiver();
-  const digest = receiver();
-  const silenced = receiver();
+  const grouped = webhookReceiver<AlertsBody>();
+  const digest = webhookReceiver<AlertsBody>();
+  const silenced = webhookReceiver<AlertsBody>();
   try {
     await withProgram({
       tenants: KEYS,
+      readyTimeoutMs: 180_000,
       env: { ...ALERTING_TEST_ENV, LOOKOUT_NOTIFY_BURST: "5", LOOKOUT_NOTIFY_RATE_PER_MINUTE: "60" },
     }, async (program) => {
       // The alert's labels carry dc only when the rule keeps it (by), as in Prometheus.
@@ -160,7 +155,7 @@ Deno.test({
   }
 });
 
-async function silences(program: Program, hook: ReturnType<typeof receiver>): Promise<void> {
+async function silences(program: Program, hook: WebhookReceiver<AlertsBody>): Promise<void> {
   const key = KEYS.initech;
   await rule(
     program,
