@@ -98,6 +98,7 @@ export const Config = z.object({
   LOOKOUT_PROJECTION_BATCH_RECORDS: positiveInt.default(1000),
   LOOKOUT_REBUILD_BATCH_RECORDS: positiveInt.default(5000),
   LOOKOUT_PROJECTION_LINGER_MS: z.coerce.number().int().nonnegative().default(100),
+  LOOKOUT_PROJECTION_MAX_TRIES: positiveInt.default(3),
   LOOKOUT_INGEST_SERIES_CACHE: positiveInt.default(262_144),
   LOOKOUT_INGEST_RATE: z.coerce.number().int().nonnegative().default(defaultTenantLimits.ingestRate),
   LOOKOUT_INGEST_BURST: positiveInt.default(defaultTenantLimits.ingestBurst),
@@ -270,6 +271,7 @@ async function main(): Promise<void> {
   const projectorOptions = {
     maxRecords: config.LOOKOUT_PROJECTION_BATCH_RECORDS,
     lingerMs: config.LOOKOUT_PROJECTION_LINGER_MS,
+    maxTries: config.LOOKOUT_PROJECTION_MAX_TRIES,
     onBatch: (
       projection: string,
       counters: { samples: number; lateByTenant: ReadonlyMap<string, number> },

@@ -7,8 +7,8 @@
  *
  * Each batch's writes run inside `defer` + `retry` with capped backoff, so a store
  * outage pauses the stream instead of ending it or dropping data. A record that cannot
- * be decoded or planned goes to the dead-letter topic `<topic>.dlq` with its reason,
- * and the stream goes on.
+ * be decoded, or whose planning keeps failing (`maxTries`), goes to the dead-letter
+ * topic `<topic>.dlq` with its reason, and the stream goes on.
  */
 import { defer, lastValueFrom, retry, timer } from "rxjs";
 import type { AnalyticsStore } from "../domain/ports/analytics-store.ts";
@@ -23,6 +23,11 @@ export interface ProjectorOptions {
    * dwarfs the rows of a small batch. 0 pulls at once.
    */
   readonly lingerMs?: number;
+  /**
+   * Times a record is planned before it goes to the dead-letter topic (default 3); a
+   * batch that fails is first split into its records.
+   */
+  readonly maxTries?: number;
   readonly now?: () => number;
   readonly onBatch?: (projection: string, counters: BatchCounters) => void;
   readonly onError?: (projection: string, error: unknown) => void;
@@ -143,7 +148,10 @@ export class Projector<S> {
   async #replay(progress: Progress): Promise<number | undefined> {
     const first = Number(progress.first);
     const last = Number(progress.last);
-    const records = await this.log.read(this.projection.topic, progress.partition, first, last - first + 1);
+    // Offsets need not be dense (Kafka's transaction markers take some), so the read
+    // may reach past the plan's last record.
+    const records = (await this.log.read(this.projection.topic, progress.partition, first, last - first + 1))
+      .filter((record) => record.offset <= last);
     if (records.length === 0) return undefined;
     const batch = recordBatch(this.projection.topic, progress.partition, records);
     const state = this.projection.decodeState(progress.before);
@@ -172,7 +180,7 @@ export class Projector<S> {
     if (Number(progress.first) !== batch.firstOffset) return batch;
     await this.#replay(progress);
     const rest = batch.records.filter((record) => record.offset > last);
-    return rest.length > 0 ? recordBatch(batch.topic, batch.partition, rest) : undefined;
+    return rest.length > 0 ? recordBatch(batch.topic, batch.partition, rest, batch.nextOffset) : undefined;
   }
 
   async #handle(next: RecordBatch): Promise<void> {
@@ -181,29 +189,39 @@ export class Projector<S> {
     if (!batch) return;
     const state = this.#states.get(batch.partition) ?? this.projection.initialState();
     const now = this.options.now?.() ?? Date.now();
-    let planned: PlannedBatch<S>;
-    try {
-      planned = this.projection.plan(batch, state, now);
-    } catch (error) {
-      this.options.onError?.(this.projection.name, error);
+    // A batch is planned once: when that fails, each record is planned alone, which
+    // isolates the failing one and keeps the others. A record alone gets `maxTries`.
+    const tries = batch.records.length > 1 ? 1 : this.options.maxTries ?? 3;
+    let planned: PlannedBatch<S> | undefined;
+    let failure: unknown;
+    for (let attempt = 0; attempt < tries && !planned; attempt++) {
+      try {
+        planned = this.projection.plan(batch, state, now);
+      } catch (error) {
+        failure = error;
+        this.options.onError?.(this.projection.name, error);
+      }
+    }
+    if (!planned) {
       if (batch.records.length > 1) {
-        // Planning is deterministic, so retrying the batch cannot help; planning each
-        // record alone isolates the one that fails and keeps the others.
-        for (const record of batch.records) {
-          await this.#handle(recordBatch(batch.topic, batch.partition, [record]));
+        for (const [i, record] of batch.records.entries()) {
+          const next = batch.records[i + 1]?.offset ?? batch.nextOffset;
+          await this.#handle(recordBatch(batch.topic, batch.partition, [record], next));
         }
         return;
       }
-      await this.#deadLetter(
-        batch.records.map((record) => ({ record, reason: `projection failed: ${error}` })),
-      );
-      await this.log.commit(this.projection.name, batch.topic, batch.partition, batch.lastOffset + 1);
-      this.#next.set(batch.partition, batch.lastOffset + 1);
+      const reason = `projection failed ${tries} ${tries === 1 ? "time" : "times"}: ${failure}`;
+      await this.#deadLetter(batch.records.map((record) => ({ record, reason })));
+      await this.log.commit(this.projection.name, batch.topic, batch.partition, batch.nextOffset);
+      this.#next.set(batch.partition, batch.nextOffset);
       return;
     }
+    const plan = planned;
     // A failed write is retried until it lands: valid samples are never dropped because
     // the store was failing; the stall shows as lag and errors in /metrics.
-    await this.#retrying(() => this.#apply(batch, planned, state, now, true));
+    // A write error cannot tell a poison record from a store outage, and dead-lettering
+    // a valid batch would lose it, so writes are not counted against `maxTries`.
+    await this.#retrying(() => this.#apply(batch, plan, state, now, true));
   }
 
   async #apply(
@@ -230,8 +248,8 @@ export class Projector<S> {
       else await store.insertRows(write.table, write.rows, write.deduplicationToken);
     }
     await this.#deadLetter(planned.deadLetters);
-    await this.log.commit(projection.name, batch.topic, batch.partition, batch.lastOffset + 1);
-    this.#next.set(batch.partition, batch.lastOffset + 1);
+    await this.log.commit(projection.name, batch.topic, batch.partition, batch.nextOffset);
+    this.#next.set(batch.partition, batch.nextOffset);
     this.#states.set(batch.partition, planned.state);
     this.options.onBatch?.(projection.name, planned.counters);
   }

@@ -120,7 +120,7 @@ export class StreamingEvaluator {
           batch = { ...batch, records: fresh, firstOffset: fresh[0].offset };
         }
         await this.#hand(evaluateBatch(this.#evaluation, batch));
-        await log.commit(this.#group, samplesTopic, batch.partition, batch.lastOffset + 1);
+        await log.commit(this.#group, samplesTopic, batch.partition, batch.nextOffset);
       }
     } finally {
       clearInterval(ticker);
@@ -192,7 +192,7 @@ export class StreamingEvaluator {
       })
     ) {
       await this.#awaitVersions(batch);
-      await log.commit(`${this.#group}-rules`, commandsTopic, batch.partition, batch.lastOffset + 1);
+      await log.commit(`${this.#group}-rules`, commandsTopic, batch.partition, batch.nextOffset);
     }
   }
 

@@ -91,7 +91,14 @@ function roundRecords(round: number, baseMs: number): RecordBatch[] {
         offset: 0,
         timestamp: 0,
       };
-      batches.push({ topic: record.topic, partition, records: [record], firstOffset: 0, lastOffset: 0 });
+      batches.push({
+        topic: record.topic,
+        partition,
+        records: [record],
+        firstOffset: 0,
+        lastOffset: 0,
+        nextOffset: 1,
+      });
     }
   }
   return batches;

@@ -7,7 +7,7 @@
  *
  * @example
  * const planned = projection.plan(batch, state, Date.now());
- * // write planned.writes, then commit batch.lastOffset + 1
+ * // write planned.writes, then commit batch.nextOffset
  */
 import type { BlockInsert, ColumnBlock } from "../domain/ports/analytics-store.ts";
 import type { LogRecord, RecordBatch } from "../domain/ports/command-log.ts";

@@ -72,7 +72,7 @@ function nextBatch(
     if (records.length === 0) continue;
     const firstOffset = records[0].offset;
     const lastOffset = records[records.length - 1].offset;
-    return { topic, partition, records, firstOffset, lastOffset };
+    return { topic, partition, records, firstOffset, lastOffset, nextOffset: lastOffset + 1 };
   }
   return undefined;
 }

@@ -104,11 +104,19 @@ export async function* consumeGroup(
         const records = batch.messages
           .filter((m) => !(m as KafkaMessage & { isControlRecord?: boolean }).isControlRecord)
           .map((m) => toLogRecord(topic, batch.partition, m));
+        // The last chunk ends after the fetch's trailing transaction markers, the others
+        // where the next chunk starts.
+        const end = Number(batch.lastOffset()) + 1;
         for (let i = 0; i < records.length; i += maxRecords) {
           if (!isRunning() || isStale()) return;
           const chunk = records.slice(i, i + maxRecords);
-          await keepingAlive(handoff.put(recordBatch(topic, batch.partition, chunk)), heartbeat, settings);
-          resolveOffset(String(chunk[chunk.length - 1].offset));
+          const next = records[i + maxRecords]?.offset ?? end;
+          await keepingAlive(
+            handoff.put(recordBatch(topic, batch.partition, chunk, next)),
+            heartbeat,
+            settings,
+          );
+          resolveOffset(String(next - 1));
         }
       },
     });

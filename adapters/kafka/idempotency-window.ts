@@ -1,21 +1,22 @@
 /**
  * The idempotency-key window of the Kafka command log. Kafka has no "insert unless the
- * key exists", and a transactional producer would put commit markers between records,
- * which takes offsets and breaks the port's dense offsets. So each keyed append also
- * writes its key to a keys topic (compacted, retained for the window) *in the same
- * produce request* as its records; every log instance reads that topic before deciding
- * whether a key is new.
+ * key exists", so each keyed append also writes its key to a keys topic (compacted,
+ * retained for the window) *in the same transaction* as its records: a key is in the
+ * topic exactly when its records are in the log. Every log instance reads that topic
+ * (committed records only) before deciding whether a key is new.
  *
- * What this guarantees: within one process, a key is appended once per window (callers
- * racing on a key wait for the first). Across processes (several ingest nodes), a retry
- * is recognised once the first attempt's produce request has been acknowledged, which is
- * before its caller got a 202. Two attempts of one key that reach two nodes within the
- * same few milliseconds can both append; a client that retries only after an answer or
- * a timeout never does that.
+ * What this guarantees: within one process, a key is appended once per window, also
+ * when its first attempt's caller was answered 503 while the attempt was still in
+ * flight (see `ProduceQueue`). Across processes (several ingest nodes), a retry is
+ * recognised once the first attempt's transaction has committed, which is before its
+ * caller got a 202. Two attempts of one key that reach two nodes within the same few
+ * milliseconds can both append; a client that retries only after an answer or a
+ * timeout never does that.
  */
 import { Buffer } from "node:buffer";
 import type { TopicMessages } from "kafkajs";
 import type { PartitionReader } from "./partition-reader.ts";
+import type { KeyLedger } from "./produce-queue.ts";
 
 export interface IdempotencyWindowOptions {
   readonly topic: string;
@@ -27,7 +28,7 @@ export interface IdempotencyWindowOptions {
 const MARKER = Buffer.from([1]);
 const PRUNE_EVERY_MS = 60_000;
 
-export class IdempotencyWindow {
+export class IdempotencyWindow implements KeyLedger {
   readonly #seen = new Map<string, number>();
   readonly #next: number[];
   #catchingUp?: Promise<void>;
@@ -44,12 +45,24 @@ export class IdempotencyWindow {
     return at !== undefined && at + this.options.windowMs > this.options.now();
   }
 
-  /** Remembers a key whose append was acknowledged (the keys topic has it too). */
-  remember(key: string): void {
-    this.#seen.set(key, this.options.now());
+  async known(keys: readonly string[], refresh: boolean): Promise<ReadonlySet<string>> {
+    if (refresh) {
+      // A read already under way may have started before the transaction in doubt was
+      // settled; the one after it cannot have.
+      await this.#catchingUp?.catch(() => {});
+      await this.#catchUp();
+    }
+    const horizon = this.options.now() - this.options.windowMs;
+    return new Set(keys.filter((key) => (this.#seen.get(key) ?? -Infinity) > horizon));
   }
 
-  /** The keys-topic record that goes in the same produce request as the keyed records. */
+  /** Remembers keys whose transaction committed (the keys topic has them too). */
+  landed(keys: readonly string[]): void {
+    const now = this.options.now();
+    for (const key of keys) this.#seen.set(key, now);
+  }
+
+  /** The keys-topic record that goes in the same transaction as the keyed records. */
   record(key: string): TopicMessages {
     return {
       topic: this.options.topic,

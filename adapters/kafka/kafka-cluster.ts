@@ -14,12 +14,16 @@ export interface FetchedMessage {
   readonly key: Uint8Array | null;
   readonly value: Uint8Array | null;
   readonly isControlRecord?: boolean;
+  /** The record batch the record came in: whose producer, and whether in a transaction. */
+  readonly batchContext?: { readonly producerId: string; readonly inTransaction: boolean };
 }
 
 export interface FetchedPartition {
   readonly partition: number;
   readonly errorCode: number;
   readonly highWatermark: string;
+  /** Transactions aborted within the fetched range, by where each began. */
+  readonly abortedTransactions?: readonly { producerId: string; firstOffset: string }[];
   readonly messages: readonly FetchedMessage[];
 }
 

@@ -2,8 +2,10 @@
  * The command log on Kafka (kafkajs), for the distributed deployment. Port topics are
  * Kafka topics with the same names and partitions; a consumer group of the port is a
  * Kafka consumer group, so projector processes running the same projection share its
- * partitions. Records go through one idempotent producer with `acks=all`, batched per
- * request (`ProduceQueue`); idempotency keys live in a keys topic (`IdempotencyWindow`).
+ * partitions. Records go through idempotent producers with `acks=all`, batched per
+ * request (`ProduceQueue`). A keyed append (every ingest request) goes through a
+ * transactional producer: its records and its idempotency key, written to a keys topic
+ * (`IdempotencyWindow`), commit together, and consumers read committed records only.
  *
  * @example
  * const log = openKafkaLog({ brokers: ["127.0.0.1:9092"], clientId: "lookout-ingest-1" });
@@ -48,6 +50,14 @@ export interface KafkaLogOptions {
   /** Largest record batch a topic accepts (`max.message.bytes`). */
   readonly maxMessageBytes?: number;
   readonly idempotencyWindowMs?: number;
+  /**
+   * Transactional id of the keyed producer; unique per process (default: the client id
+   * and a random suffix). A process restarted with the same id fences its predecessor's
+   * open transaction at once instead of after `transactionTimeoutMs`.
+   */
+  readonly transactionalId?: string;
+  /** How long the broker keeps a silent producer's transaction open before aborting it. */
+  readonly transactionTimeoutMs?: number;
   /** Bytes asked for per fetch by `read` (replays and the keys topic). */
   readonly fetchBytes?: number;
   readonly keysTopic?: string;
@@ -63,7 +73,8 @@ export class KafkaCommandLog implements CommandLog {
   readonly #admin: Admin;
   readonly #cluster: KafkaCluster;
   readonly #reader: PartitionReader;
-  readonly #queue: ProduceQueue;
+  readonly #plain: ProduceQueue;
+  readonly #keyed: ProduceQueue;
   readonly #keys: IdempotencyWindow;
   readonly #keysTopic: string;
   readonly #inflight = new Map<string, Promise<boolean>>();
@@ -94,15 +105,14 @@ export class KafkaCommandLog implements CommandLog {
       ...options.produce,
     };
     this.#ackTimeoutMs = produce.ackTimeoutMs;
-    this.#queue = new ProduceQueue(() =>
-      this.#kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        // Until the broker answers: a retried request keeps its sequence numbers, so the
-        // broker recognises one that had landed; ProduceQueue's timeout answers the caller.
-        retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1_000 },
-      }), produce);
+    const producerSettings = {
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // Until the broker answers: a retried request keeps its sequence numbers, so the
+      // broker recognises one that had landed; ProduceQueue's timeout answers the caller.
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1_000 },
+    };
     this.#keysTopic = options.keysTopic ?? "lookout.idempotency-keys";
     this.#keys = new IdempotencyWindow(this.#reader, {
       topic: this.#keysTopic,
@@ -110,6 +120,19 @@ export class KafkaCommandLog implements CommandLog {
       windowMs: options.idempotencyWindowMs ?? HOUR_MS,
       now: options.now ?? Date.now,
     });
+    this.#plain = new ProduceQueue(() => this.#kafka.producer(producerSettings), produce);
+    const transactionalId = options.transactionalId ??
+      `${options.clientId ?? "lookout"}-${crypto.randomUUID()}`;
+    this.#keyed = new ProduceQueue(
+      () =>
+        this.#kafka.producer({
+          ...producerSettings,
+          transactionalId,
+          transactionTimeout: options.transactionTimeoutMs ?? 10_000,
+        }),
+      produce,
+      this.#keys,
+    );
     this.#consumerSettings = {
       sessionTimeoutMs: 10_000,
       heartbeatIntervalMs: 1_000,
@@ -122,7 +145,7 @@ export class KafkaCommandLog implements CommandLog {
 
   /** Bytes of appends not yet acknowledged by the broker. */
   get pendingBytes(): number {
-    return this.#queue.pendingBytes;
+    return this.#plain.pendingBytes + this.#keyed.pendingBytes;
   }
 
   async ensureTopic(topic: string, partitions: number): Promise<void> {
@@ -152,7 +175,7 @@ export class KafkaCommandLog implements CommandLog {
       messages: records.map((r) => ({ partition: r.partition, key: r.key, value: asBuffer(r.value) })),
     };
     if (options.idempotencyKey === undefined) {
-      await this.#queue.send([data]);
+      await this.#plain.send([data]);
       return { duplicate: false };
     }
     const key = `${topic}\u0000${options.idempotencyKey}`;
@@ -173,10 +196,10 @@ export class KafkaCommandLog implements CommandLog {
   }
 
   async #appendKeyed(key: string, data: TopicMessages): Promise<boolean> {
+    // Seen by another process (a client retrying on another ingest node); this process's
+    // own appends are decided again when the transaction is assembled.
     if (await this.#keysSeen(key)) return true;
-    await this.#queue.send([data, this.#keys.record(key)]);
-    this.#keys.remember(key);
-    return false;
+    return await this.#keyed.send([data, this.#keys.record(key)], key);
   }
 
   /** Whether a key is in the window, within the same time an append may take. */
@@ -259,7 +282,8 @@ export class KafkaCommandLog implements CommandLog {
     if (!this.#connected) return;
     await this.#connected.catch(() => {});
     await Promise.allSettled([
-      this.#queue.close(),
+      this.#plain.close(),
+      this.#keyed.close(),
       this.#admin.disconnect(),
       this.#cluster.disconnect(),
     ]);

@@ -6,9 +6,11 @@
  *
  * Kafka answers a fetch with whole record batches, so the first batch may start before
  * the asked offset; those records are dropped here. Transaction markers (control
- * records) take offsets but carry no record and are skipped.
+ * records) take offsets but carry no record and are skipped, and so are the records
+ * of aborted transactions.
  */
 import type { LogRecord } from "../../domain/ports/command-log.ts";
+import { withoutAborted } from "./aborted-records.ts";
 import { type FetchedMessage, type KafkaCluster, READ_COMMITTED } from "./kafka-cluster.ts";
 
 export interface PartitionReaderOptions {
@@ -51,12 +53,13 @@ export class PartitionReader {
         throw error;
       }
       let progressed = false;
+      const kept = new Set(withoutAborted(fetched));
       for (const message of fetched.messages) {
         const at = Number(message.offset);
         if (at < offset) continue;
         offset = at + 1;
         progressed = true;
-        if (message.isControlRecord) continue;
+        if (message.isControlRecord || !kept.has(message)) continue;
         records.push(toLogRecord(topic, partition, message));
         if (records.length === maxRecords) break;
       }

@@ -8,13 +8,23 @@
  * `Unavailable`, and an append the broker has not acknowledged within `ackTimeoutMs`
  * fails the same way, so ingest answers 503 instead of 202 while the broker is down or
  * paused. An append that timed out before it was sent is dropped, not sent later; one
- * already sent may still land, which the caller's idempotency key covers on retry.
+ * already sent may still land.
+ *
+ * With `keys` (the keyed queue), each request is one Kafka transaction: the records of
+ * every append in it and their idempotency keys become visible together or not at all
+ * (consumers read committed). Keys are checked when a request is assembled, not when
+ * an append is queued: a retry queued while its earlier attempt is still in flight is
+ * decided after that attempt's outcome, and is a duplicate when it landed. A failed
+ * transaction has an unknown outcome (a commit the broker took just before it died
+ * completes when it restarts), so the producer is replaced by one with the same
+ * transactional id, whose initialisation makes the broker finish or abort the old
+ * transaction, and the keys topic is read again before the next keys are decided.
  *
  * The producer retries a request until the broker answers (that is what keeps its
  * sequence numbers and the broker's in step across a broker restart). If a request still
  * fails, the producer's sequence state is unknown, so it is replaced by a new one (a new
- * producer id) before anything else is sent; reusing it would have the broker refuse
- * every later request as out of order.
+ * producer id or epoch) before anything else is sent; reusing it would have the broker
+ * refuse every later request as out of order.
  */
 import type { Message, Producer, TopicMessages } from "kafkajs";
 import { Unavailable } from "../../domain/errors.ts";
@@ -26,10 +36,19 @@ export interface ProduceQueueOptions {
   readonly maxRequestBytes: number;
 }
 
+/** The idempotency keys a transactional queue decides against. */
+export interface KeyLedger {
+  /** The keys among `keys` already appended; `refresh` reads what landed since the last look. */
+  known(keys: readonly string[], refresh: boolean): Promise<ReadonlySet<string>>;
+  /** Keys whose transaction committed. */
+  landed(keys: readonly string[]): void;
+}
+
 interface PendingAppend {
   readonly messages: readonly TopicMessages[];
   readonly bytes: number;
-  readonly resolve: () => void;
+  readonly key?: string;
+  readonly resolve: (duplicate: boolean) => void;
   readonly reject: (error: unknown) => void;
   settled: boolean;
 }
@@ -38,12 +57,15 @@ export class ProduceQueue {
   #waiting: PendingAppend[] = [];
   #pendingBytes = 0;
   #flushing = false;
+  /** Whether a transaction failed since the keys were last read from the log. */
+  #uncertain = false;
 
   #producer?: Promise<Producer>;
 
   constructor(
     private readonly createProducer: () => Producer,
     private readonly options: ProduceQueueOptions,
+    private readonly keys?: KeyLedger,
   ) {}
 
   async close(): Promise<void> {
@@ -67,7 +89,11 @@ export class ProduceQueue {
     return this.#pendingBytes;
   }
 
-  send(messages: readonly TopicMessages[]): Promise<void> {
+  /**
+   * Resolves once the broker acknowledged the records: `true` when, on the keyed queue,
+   * `key` had already been appended and nothing was sent.
+   */
+  send(messages: readonly TopicMessages[], key?: string): Promise<boolean> {
     const bytes = byteSize(messages);
     if (this.#pendingBytes > 0 && this.#pendingBytes + bytes > this.options.maxPendingBytes) {
       return Promise.reject(
@@ -77,7 +103,7 @@ export class ProduceQueue {
         ),
       );
     }
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<boolean>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#settle(
           pending,
@@ -90,7 +116,8 @@ export class ProduceQueue {
       const pending: PendingAppend = {
         messages,
         bytes,
-        resolve: () => (clearTimeout(timer), resolve()),
+        key,
+        resolve: (duplicate) => (clearTimeout(timer), resolve(duplicate)),
         reject: (error: unknown) => (clearTimeout(timer), reject(error)),
         settled: false,
       };
@@ -109,9 +136,13 @@ export class ProduceQueue {
         if (request.length === 0) continue;
         try {
           const producer = await this.#connected();
-          await producer.sendBatch({ acks: -1, topicMessages: request.flatMap((p) => p.messages) });
-          for (const pending of request) this.#settle(pending);
+          if (this.keys) await this.#sendTransaction(producer, request, this.keys);
+          else {
+            await producer.sendBatch({ acks: -1, topicMessages: request.flatMap((p) => p.messages) });
+            for (const pending of request) this.#settle(pending);
+          }
         } catch (error) {
+          this.#uncertain = this.keys !== undefined;
           for (const pending of request) this.#settle(pending, translate(error));
           await this.close().catch(() => {});
         } finally {
@@ -121,6 +152,33 @@ export class ProduceQueue {
     } finally {
       this.#flushing = false;
     }
+  }
+
+  /** One transaction for the request's appends whose keys are new; the others are duplicates. */
+  async #sendTransaction(producer: Producer, request: PendingAppend[], keys: KeyLedger): Promise<void> {
+    // Starting the transaction first: a new producer's initialisation is what settles
+    // a failed transaction of its predecessor, before the keys are read again.
+    const transaction = await producer.transaction();
+    const known = await keys.known(request.flatMap((p) => p.key ?? []), this.#uncertain);
+    this.#uncertain = false;
+    const fresh: PendingAppend[] = [];
+    const repeated: PendingAppend[] = [];
+    const inRequest = new Set<string>();
+    for (const pending of request) {
+      if (pending.key !== undefined && (known.has(pending.key) || inRequest.has(pending.key))) {
+        repeated.push(pending);
+      } else {
+        fresh.push(pending);
+        if (pending.key !== undefined) inRequest.add(pending.key);
+      }
+    }
+    if (fresh.length > 0) {
+      await transaction.sendBatch({ acks: -1, topicMessages: fresh.flatMap((p) => p.messages) });
+    }
+    await transaction.commit();
+    keys.landed([...inRequest]);
+    for (const pending of fresh) this.#settle(pending);
+    for (const pending of repeated) this.#settle(pending, undefined, true);
   }
 
   /** Waiting appends that still want an answer, up to the request size. */
@@ -141,10 +199,10 @@ export class ProduceQueue {
     return request;
   }
 
-  #settle(pending: PendingAppend, error?: unknown): void {
+  #settle(pending: PendingAppend, error?: unknown, duplicate = false): void {
     if (pending.settled) return;
     pending.settled = true;
-    if (error === undefined) pending.resolve();
+    if (error === undefined) pending.resolve(duplicate);
     else pending.reject(error);
   }
 }

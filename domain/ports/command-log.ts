@@ -11,7 +11,7 @@
  * await log.append("metrics.samples", [{ partition: 3, key: "00ab…", value }], { idempotencyKey });
  * for await (const batch of log.consume({ group: "raw", topic: "metrics.samples" })) {
  *   await sink(batch);
- *   await log.commit("raw", batch.topic, batch.partition, batch.lastOffset + 1);
+ *   await log.commit("raw", batch.topic, batch.partition, batch.nextOffset);
  * }
  */
 export interface OutgoingRecord {
@@ -38,6 +38,13 @@ export interface RecordBatch {
   readonly records: readonly LogRecord[];
   readonly firstOffset: number;
   readonly lastOffset: number;
+  /**
+   * The offset to commit once the batch is processed: `lastOffset + 1`, or further when
+   * offsets after the last record hold no record a consumer sees (Kafka's transaction
+   * markers and aborted records), so a consumer that has caught up shows no lag. Offsets
+   * increase within a partition but need not be dense.
+   */
+  readonly nextOffset: number;
 }
 
 export interface AppendOptions {
@@ -92,12 +99,18 @@ export interface CommandLog {
 }
 
 /** The batch of a partition's consecutive records (at least one). */
-export function recordBatch(topic: string, partition: number, records: readonly LogRecord[]): RecordBatch {
+export function recordBatch(
+  topic: string,
+  partition: number,
+  records: readonly LogRecord[],
+  nextOffset = records[records.length - 1].offset + 1,
+): RecordBatch {
   return {
     topic,
     partition,
     records,
     firstOffset: records[0].offset,
     lastOffset: records[records.length - 1].offset,
+    nextOffset,
   };
 }

@@ -86,12 +86,6 @@ async function withLoad(run: string, body: (load: Load) => Promise<void>): Promi
 if (kafkaAvailable) {
   Deno.test({
     name: "kafka: broker kill -9 while producing loses no acknowledged sample and stores none twice",
-    // Known defect, skipped until fixed: a produce request carries an append's records and
-    // its idempotency key to different partitions, and a broker killed mid-request can keep
-    // some of them; a retry of that key then appends again (dup 80-120 in some runs) or,
-    // when only the key landed, counts as a duplicate (lost 60 in one run). See the Kafka
-    // notes in docs/ARCHITECTURE.md.
-    ignore: true,
     sanitizeOps: false,
     sanitizeResources: false,
     async fn() {

@@ -89,7 +89,8 @@ export async function openPipeline(
   };
 }
 
-async function sqliteLog(): Promise<PipelineLog> {
+/** A fresh SQLite log in a temp directory, removed by `cleanup`. */
+export async function sqliteLog(): Promise<PipelineLog> {
   const dir = await Deno.makeTempDir({ prefix: "lookout-pipeline-" });
   const log = openSqliteLog({ path: `${dir}/log.sqlite`, sync: "normal" });
   return {
