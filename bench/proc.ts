@@ -93,3 +93,22 @@ export function freePortOf(): number {
   listener.close();
   return port;
 }
+
+/** Lines of a child's stdout, one per call; undefined once the stream has ended. */
+export function lineReader(stream: ReadableStream<Uint8Array>): () => Promise<string | undefined> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let buffered = "";
+  return async () => {
+    for (;;) {
+      const newline = buffered.indexOf("\n");
+      if (newline >= 0) {
+        const line = buffered.slice(0, newline);
+        buffered = buffered.slice(newline + 1);
+        return line;
+      }
+      const { value, done } = await reader.read();
+      if (done) return buffered === "" ? undefined : buffered;
+      buffered += value;
+    }
+  };
+}

@@ -29,7 +29,8 @@
  *   (--cpu-prof: V8 CPU profiles of the Lookout server processes into DIR)
  */
 import { join } from "node:path";
-import { argValue, cpuSeconds, fmt, peakRssMiB, workDir, writeResult } from "./proc.ts";
+import { startKafka, waitUntil } from "./kafka-broker.ts";
+import { argValue, cpuSeconds, fmt, lineReader, peakRssMiB, workDir, writeResult } from "./proc.ts";
 import type { LoadResult } from "./loadgen.ts";
 import { METRIC, type WireFormat, Workload } from "./workload.ts";
 
@@ -89,19 +90,6 @@ function freePort(): number {
   return port;
 }
 
-async function waitUntil(what: string, ok: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await ok()) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** Starts a process with its output going to `logFile`. */
 function spawnLogged(command: string, commandArgs: string[], options: Deno.CommandOptions, logFile: string) {
   const child = new Deno.Command(command, { ...options, args: commandArgs, stdout: "piped", stderr: "piped" })
@@ -132,42 +120,6 @@ function spawnLogged(command: string, commandArgs: string[], options: Deno.Comma
   return { child, stop };
 }
 
-/** A single-node broker of this run (scripts/kafka/start.sh), stopped with the server. */
-async function startKafka(dir: string): Promise<{ pid: number; brokers: string; stop(): Promise<void> }> {
-  const port = freePort();
-  const data = join(dir, "kafka");
-  const out = await new Deno.Command("bash", {
-    args: [join(ROOT, "scripts/kafka/start.sh")],
-    env: { LOOKOUT_KAFKA_PORT: String(port), LOOKOUT_KAFKA_DATA: data, LOOKOUT_KAFKA_HEAP: "1g" },
-    stderr: "inherit",
-  }).output();
-  if (!out.success) throw new Error("the Kafka broker did not start");
-  const pid = Number(await Deno.readTextFile(join(data, "broker.pid")));
-  return {
-    pid,
-    brokers: `127.0.0.1:${port}`,
-    async stop() {
-      try {
-        Deno.kill(pid, "SIGTERM");
-      } catch {
-        return;
-      }
-      await waitUntil("the Kafka broker to exit", () => Promise.resolve(!alive(pid)), 30_000).catch(() =>
-        Deno.kill(pid, "SIGKILL")
-      );
-    },
-  };
-}
-
-function alive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return !Deno.readTextFileSync(`/proc/${pid}/stat`).includes(") Z ");
-  } catch {
-    return false;
-  }
-}
-
 function lookout(sync: "normal" | "full" | "kafka"): Target {
   return {
     id: `lookout-${sync}`,
@@ -191,7 +143,8 @@ function lookout(sync: "normal" | "full" | "kafka"): Target {
       };
       const url = `http://127.0.0.1:${port}`;
       const auth = { authorization: `Bearer ${API_KEY}` };
-      await waitUntil("Lookout /readyz", async () => (await fetch(`${url}/readyz`)).status === 200, 60_000);
+      // Generous: on a machine shared with other work, start-up (chDB, the broker's topics) can take minutes.
+      await waitUntil("Lookout /readyz", async () => (await fetch(`${url}/readyz`)).status === 200, 300_000);
       return {
         pid: child.pid,
         helperPids: kafka ? [kafka.pid] : [],
@@ -285,25 +238,6 @@ function victoriaMetrics(format: "vm-json" | "influx"): Target {
   };
 }
 
-/** Lines of a child's stdout, one at a time. */
-function lineReader(stream: ReadableStream<Uint8Array>) {
-  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
-  let buffered = "";
-  return async (): Promise<string> => {
-    for (;;) {
-      const newline = buffered.indexOf("\n");
-      if (newline >= 0) {
-        const line = buffered.slice(0, newline);
-        buffered = buffered.slice(newline + 1);
-        return line;
-      }
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`load generator ended without a result (${buffered})`);
-      buffered += value;
-    }
-  };
-}
-
 export interface PhaseResult {
   readonly samples: number;
   /** First POST → last 202/204. */
@@ -378,7 +312,9 @@ async function phase(
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const nextLine = lineReader(loadgen.stdout);
+  const next = lineReader(loadgen.stdout);
+  const nextLine = async () =>
+    (await next()) ?? Promise.reject(new Error("load generator ended without a result"));
   if (!JSON.parse(await nextLine()).ready) throw new Error("load generator did not get ready");
   const cpu = () => [server.pid, ...(server.helperPids ?? [])].reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const cpuAtStart = cpu();

@@ -15,10 +15,6 @@ import { openSqliteLog } from "../adapters/embedded-log/sqlite-log.ts";
 import { openClickHouseStore } from "../adapters/clickhouse/clickhouse-store.ts";
 import { Projector } from "../adapters/projector.ts";
 import type { AnalyticsStore } from "../domain/ports/analytics-store.ts";
-import type { OutgoingRecord } from "../domain/ports/command-log.ts";
-import type { SampleBatch } from "../domain/sample-batch.ts";
-import { encodeSampleRecord } from "../domain/sample-record.ts";
-import { partitionOf, type SeriesDef, seriesId } from "../domain/series.ts";
 import type { Projection } from "../projections/projection.ts";
 import { rawProjection } from "../projections/raw.ts";
 import { rollupProjection } from "../projections/rollup.ts";
@@ -32,7 +28,7 @@ import {
   workDir,
   writeResult,
 } from "./proc.ts";
-import { METRIC, sampleValue, seriesLabels } from "./workload.ts";
+import { fillLog, type RecordShape } from "./sample-records.ts";
 
 const args = Deno.args;
 const kind = args[0];
@@ -52,58 +48,14 @@ const TOPIC = "metrics.samples";
 const TENANT = "bench";
 const STEP_MS = 10_000;
 const BATCH_RECORDS = Number(argValue(args, "--batch-records") ?? 1000);
-
-/** Per (body group, partition): the encoded record and where its sample columns start. */
-interface RecordTemplate {
-  readonly partition: number;
-  readonly bytes: Uint8Array;
-  readonly series: readonly number[];
-}
-
-function recordTemplates(): RecordTemplate[][] {
-  const groups: RecordTemplate[][] = [];
-  for (let first = 0; first < SERIES; first += SERIES_PER_BODY) {
-    const byPartition = new Map<number, { defs: SeriesDef[]; series: number[] }>();
-    for (let s = first; s < first + SERIES_PER_BODY; s++) {
-      const labels = Object.fromEntries(seriesLabels(s));
-      const def: SeriesDef = { id: seriesId(TENANT, METRIC, labels), metric: METRIC, labels };
-      const p = partitionOf(def.id, PARTITIONS);
-      let part = byPartition.get(p);
-      if (part === undefined) byPartition.set(p, part = { defs: [], series: [] });
-      part.defs.push(def);
-      part.series.push(s);
-    }
-    const templates: RecordTemplate[] = [];
-    for (const [partition, { defs, series }] of byPartition) {
-      const n = defs.length * POINTS_PER_LINE;
-      const batch: SampleBatch = {
-        tenant: TENANT,
-        series: defs,
-        seriesIndex: Uint32Array.from({ length: n }, (_, i) => Math.floor(i / POINTS_PER_LINE)),
-        timestamps: new Float64Array(n),
-        values: new Float64Array(n),
-        length: n,
-      };
-      templates.push({ partition, bytes: encodeSampleRecord(batch), series });
-    }
-    groups.push(templates);
-  }
-  return groups;
-}
-
-/** The record of `template` for round `round`: timestamps and values patched into a copy. */
-function recordFor(template: RecordTemplate, round: number, baseMs: number): OutgoingRecord {
-  const bytes = template.bytes.slice();
-  const k = POINTS_PER_LINE;
-  const n = template.series.length * k;
-  const columns = new Float64Array(bytes.buffer, bytes.byteLength - 16 * n, 2 * n);
-  for (let i = 0; i < n; i++) {
-    const point = round * k + (i % k);
-    columns[i] = baseMs + point * STEP_MS;
-    columns[n + i] = sampleValue(template.series[Math.floor(i / k)], point);
-  }
-  return { partition: template.partition, key: TENANT, value: bytes };
-}
+const SHAPE: RecordShape = {
+  tenant: TENANT,
+  series: SERIES,
+  seriesPerBody: SERIES_PER_BODY,
+  pointsPerLine: POINTS_PER_LINE,
+  partitions: PARTITIONS,
+  stepMs: STEP_MS,
+};
 
 /** Wraps methods so their time (until the promise settles) adds up under `label(name)`. */
 function timed<T extends object>(target: T, label: (name: string, args: unknown[]) => string | undefined) {
@@ -143,14 +95,7 @@ try {
   const log = openSqliteLog({ path: `${dir}/log.sqlite`, sync: "normal" });
   await log.ensureTopic(TOPIC, PARTITIONS);
   const fillStart = performance.now();
-  const templates = recordTemplates();
-  for (let round = 0; round < ROUNDS; round++) {
-    await Promise.all(
-      templates.map((group, g) =>
-        log.append(TOPIC, group.map((t) => recordFor(t, round, baseMs)), { idempotencyKey: `${round}/${g}` })
-      ),
-    );
-  }
+  await fillLog(log, TOPIC, SHAPE, ROUNDS, baseMs);
   const records = (await log.offsets(TOPIC)).reduce((n, o) => n + o.end, 0);
   console.error(
     `${kind}: pre-filled ${fmt.rate(TOTAL)} samples over ${fmt.rate(SERIES)} series in ${records} records` +
