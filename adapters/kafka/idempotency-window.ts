@@ -31,7 +31,8 @@ const PRUNE_EVERY_MS = 60_000;
 export class IdempotencyWindow implements KeyLedger {
   readonly #seen = new Map<string, number>();
   readonly #next: number[];
-  #catchingUp?: Promise<void>;
+  /** Per keys-topic partition, the read under way. */
+  readonly #catchingUp = new Map<number, Promise<void>>();
   #prunedAt = 0;
 
   constructor(private readonly reader: PartitionReader, private readonly options: IdempotencyWindowOptions) {
@@ -40,20 +41,22 @@ export class IdempotencyWindow implements KeyLedger {
 
   /** Whether `key` (already scoped to its topic) was appended within the window. */
   async seen(key: string): Promise<boolean> {
-    await this.#catchUp();
-    const at = this.#seen.get(key);
-    return at !== undefined && at + this.options.windowMs > this.options.now();
+    // Only the key's own partition can hold it: one fetch, not one per partition.
+    await this.#catchUp(this.#partitionOf(key));
+    return this.#inWindow(key, this.options.now() - this.options.windowMs);
   }
 
   async known(keys: readonly string[], refresh: boolean): Promise<ReadonlySet<string>> {
     if (refresh) {
-      // A read already under way may have started before the transaction in doubt was
-      // settled; the one after it cannot have.
-      await this.#catchingUp?.catch(() => {});
-      await this.#catchUp();
+      await Promise.all([...new Set(keys.map((key) => this.#partitionOf(key)))].map(async (partition) => {
+        // A read already under way may have started before the transaction in doubt
+        // was settled; the one after it cannot have.
+        await this.#catchingUp.get(partition)?.catch(() => {});
+        await this.#catchUp(partition);
+      }));
     }
     const horizon = this.options.now() - this.options.windowMs;
-    return new Set(keys.filter((key) => (this.#seen.get(key) ?? -Infinity) > horizon));
+    return new Set(keys.filter((key) => this.#inWindow(key, horizon)));
   }
 
   /** Remembers keys whose transaction committed (the keys topic has them too). */
@@ -67,29 +70,39 @@ export class IdempotencyWindow implements KeyLedger {
     return {
       topic: this.options.topic,
       // Not null: on a compacted topic a null value is a tombstone that deletes the key.
-      messages: [{ key, value: MARKER, partition: partitionOfKey(key, this.options.partitions) }],
+      messages: [{ key, value: MARKER, partition: this.#partitionOf(key) }],
     };
   }
 
-  /** Reads what other processes appended since the last look; one read at a time. */
-  #catchUp(): Promise<void> {
-    this.#catchingUp ??= this.#read().finally(() => this.#catchingUp = undefined);
-    return this.#catchingUp;
+  #inWindow(key: string, horizon: number): boolean {
+    return (this.#seen.get(key) ?? -Infinity) > horizon;
   }
 
-  async #read(): Promise<void> {
+  #partitionOf(key: string): number {
+    return partitionOfKey(key, this.options.partitions);
+  }
+
+  /** Reads what other processes appended to a partition since the last look; one read at a time. */
+  #catchUp(partition: number): Promise<void> {
+    let reading = this.#catchingUp.get(partition);
+    if (!reading) {
+      reading = this.#read(partition).finally(() => this.#catchingUp.delete(partition));
+      this.#catchingUp.set(partition, reading);
+    }
+    return reading;
+  }
+
+  async #read(partition: number): Promise<void> {
     const horizon = this.options.now() - this.options.windowMs;
-    for (let partition = 0; partition < this.options.partitions; partition++) {
-      for (;;) {
-        const records = await this.reader.read(this.options.topic, partition, this.#next[partition], 10_000);
-        for (const record of records) {
-          if (record.timestamp > horizon) {
-            this.#seen.set(record.key, Math.max(this.#seen.get(record.key) ?? 0, record.timestamp));
-          }
-          this.#next[partition] = record.offset + 1;
+    for (;;) {
+      const records = await this.reader.read(this.options.topic, partition, this.#next[partition], 10_000);
+      for (const record of records) {
+        if (record.timestamp > horizon) {
+          this.#seen.set(record.key, Math.max(this.#seen.get(record.key) ?? 0, record.timestamp));
         }
-        if (records.length < 10_000) break;
+        this.#next[partition] = record.offset + 1;
       }
+      if (records.length < 10_000) break;
     }
     if (this.#prunedAt + PRUNE_EVERY_MS > this.options.now()) return;
     this.#prunedAt = this.options.now();

@@ -4,6 +4,7 @@ import { Kafka, logLevel } from "kafkajs";
 import { Unavailable } from "../../domain/errors.ts";
 import { KAFKA_BROKERS, kafkaAvailable } from "../support/kafka-broker.ts";
 import { commandLogContract } from "./command-log.contract.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 const bytes = (value: string) => new TextEncoder().encode(value);
 
@@ -47,8 +48,16 @@ if (kafkaAvailable) {
     const record = [{ partition: 0, key: "k", value: bytes("v") }];
     assert.equal((await first.append(topic, record, { idempotencyKey: "req-1" })).duplicate, false);
     const second = open({ keysTopic });
+    // Another process sees a key once its transaction's commit markers are written, a few
+    // milliseconds after the append returned (see IdempotencyWindow): wait for the records.
+    const visible = async (log: typeof first, n: number) =>
+      await waitFor(async () => (await log.read(topic, 0, 0, 10)).length >= n, 5_000, {
+        what: `${n} records`,
+      });
+    await visible(second, 1);
     assert.equal((await second.append(topic, record, { idempotencyKey: "req-1" })).duplicate, true);
     assert.equal((await second.append(topic, record, { idempotencyKey: "req-2" })).duplicate, false);
+    await visible(first, 2);
     assert.equal((await first.append(topic, record, { idempotencyKey: "req-2" })).duplicate, true);
     assert.equal((await first.read(topic, 0, 0, 10)).length, 2);
   });
