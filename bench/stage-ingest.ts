@@ -17,9 +17,8 @@ import { appendSamples, type SampleLog } from "../commands/ingest/append-samples
 import { decodeDatadogV2 } from "../commands/ingest/datadog-v2.ts";
 import type { DecodeContext, DecodeResult } from "../commands/ingest/decode-context.ts";
 import { decodeNative } from "../commands/ingest/native.ts";
-import { SeriesCache } from "../commands/ingest/series-cache.ts";
 import { openSqliteLog } from "../adapters/embedded-log/sqlite-log.ts";
-import { defaultLabelLimits } from "../domain/label-rules.ts";
+import { benchIngestContext } from "./ingest-context.ts";
 import { fmt, workDir, writeResult } from "./proc.ts";
 import { type WireFormat, Workload } from "./workload.ts";
 
@@ -95,15 +94,7 @@ async function runCase(c: Case, dir: string): Promise<IngestCaseResult> {
   });
   const sampleLog: SampleLog = { log: timedLog, topic: "metrics.samples", partitions: PARTITIONS };
   const decode = decoderFor(c.format);
-  const context = (): DecodeContext => ({
-    tenant: "bench",
-    limits: defaultLabelLimits,
-    now,
-    maxAgeMs: 7 * 86_400_000,
-    maxFutureMs: 600_000,
-    seriesCache: new SeriesCache(262_144),
-  });
-  let ctx = context();
+  let ctx = benchIngestContext(now);
   const steps = { utf8: 0, decode: 0, hash: 0, splitEncode: 0, append: 0 };
   let wall = 0;
   let cpu = 0;
@@ -118,7 +109,7 @@ async function runCase(c: Case, dir: string): Promise<IngestCaseResult> {
   }
   for (let b = 0; wall < SECONDS_PER_CASE; b++) {
     const bytes = workload.body(c.format, b);
-    if (c.newSeries) ctx = context();
+    if (c.newSeries) ctx = benchIngestContext(now);
     const w0 = performance.now();
     const c0 = cpuNow();
     const text = textDecoder.decode(bytes);

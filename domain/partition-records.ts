@@ -9,7 +9,8 @@
  * for (const { partition, value } of encodePartitionRecords(batch, 8, (def) => partitionOf(def.id, 8))) …
  */
 import type { SampleBatch } from "./sample-batch.ts";
-import { MAGIC, Writer, writeSeriesDef } from "./sample-record.ts";
+import { Writer } from "./record-writer.ts";
+import { MAGIC, writeSeriesDef } from "./sample-record.ts";
 import type { SeriesDef } from "./series.ts";
 
 export interface PartitionRecord {

@@ -74,6 +74,8 @@ export interface SampleSource {
   valueAt(i: number): number | undefined;
 }
 
+const SLOTS_SIZED_FOR = 4096;
+
 export class DecodeCollector {
   readonly #ctx: DecodeContext;
   readonly #builder: SampleBatchBuilder;
@@ -87,7 +89,8 @@ export class DecodeCollector {
   constructor(ctx: DecodeContext, capacity = 1024) {
     this.#ctx = ctx;
     this.#builder = new SampleBatchBuilder(ctx.tenant, Math.max(16, capacity));
-    this.#slots = new SeriesSlots(capacity);
+    // Decoders size `capacity` for samples, often generously; the slots grow as needed.
+    this.#slots = new SeriesSlots(Math.min(capacity, SLOTS_SIZED_FOR));
     this.#oldest = ctx.now - ctx.maxAgeMs;
     this.#newest = ctx.now + ctx.maxFutureMs;
   }
