@@ -12,6 +12,7 @@
  */
 import assert from "node:assert/strict";
 import { KafkaProcess } from "../support/kafka-process.ts";
+import { logCopies } from "../support/log-copies.ts";
 import { kafkaAvailable } from "../support/kafka-broker.ts";
 import {
   assertControl,
@@ -71,6 +72,10 @@ async function withLoad(run: string, body: (load: Load) => Promise<void>): Promi
     console.log(`statuses ${JSON.stringify(pool.senders.map((s) => s.stats.statuses))}`);
     const result = await figures(program, ledger, range);
     report(run, result);
+    if (result.raw.dup + result.oneMinute.dup + result.oneHour.dup > 0) {
+      // Appended twice or projected twice: the log tells which, before the control adds its own.
+      console.log(await logCopies(broker.brokers));
+    }
     assertExact(result);
     await assertControl(program, ledger, run, base, range);
   } catch (error) {
