@@ -159,9 +159,9 @@ function summary(r: Results): Row[] {
       fmt.rate(p.lookoutPerSecond),
       `≥ 1.00× VM`,
       ratio(p.lookoutPerCpuSecond, TARGETS.ingest),
-      p.vmPerCpuSecond === undefined
-        ? "no peer (VM 1.79)"
-        : `${p.ratio!.toFixed(2)}× (VM ${fmt.rate(p.vmPerCpuSecond)})`,
+      p.peers.length === 0
+        ? "no peer"
+        : p.peers.map((f) => `${f.ratio.toFixed(2)}× (${f.name} ${fmt.rate(f.perCpuSecond)})`).join(", "),
     ]);
   }
   for (

@@ -6,11 +6,14 @@
  *   reading and decompression, decode + validate (series cache warm, as for a fleet
  *   that sends the same series every interval), idempotency hash, split + encode and
  *   append to the embedded log with `sync=normal`. CPU is this process's.
- * - VictoriaMetrics: `victoria-metrics` on loopback fed the same bodies over HTTP by
- *   this process, 4 at a time, after a warm round that creates every series; CPU is
- *   the server process's (it acknowledges once the samples are in memory). Its 1.79
- *   package speaks remote write 1.0, Influx and Datadog v1 but not OTLP or remote
- *   write 2.0, so those rows have no peer.
+ * - VictoriaMetrics: each peer on loopback fed the same bodies over HTTP by this
+ *   process, 4 at a time, after a warm round that creates every series; CPU is the
+ *   server process's (it acknowledges once the samples are in memory). Debian's 1.79
+ *   package (`victoria-metrics`) speaks remote write 1.0, Influx and Datadog v1; a
+ *   current release built from the Go module proxy (`scripts/build-victoria-metrics.sh`,
+ *   found through `LOOKOUT_BENCH_VM_CURRENT` or that script's default path) also speaks
+ *   OTLP protobuf. A protocol a peer refuses (status ≥ 300 in the warm round) has no
+ *   figure from it.
  *
  * Run: deno run -A bench/stage-protocols.ts [--quick] [--only=influx,otlp-protobuf] [--out file.json]
  */
@@ -43,6 +46,17 @@ const VM_PATHS: Partial<Record<Protocol, string>> = {
   influx: "/write?precision=ms",
   "datadog-v1": "/datadog/api/v1/series",
 };
+const CURRENT_VM_PATHS: Partial<Record<Protocol, string>> = {
+  ...VM_PATHS,
+  "remote-write-2": "/api/v1/write",
+  "otlp-protobuf": "/opentelemetry/v1/metrics",
+};
+
+interface Peer {
+  readonly name: string;
+  readonly binary: string;
+  readonly paths: Partial<Record<Protocol, string>>;
+}
 const LOOKOUT_PATHS: Record<Protocol, string> = {
   "remote-write-1": "/api/v1/write",
   "remote-write-2": "/api/v1/write",
@@ -57,9 +71,19 @@ export interface ProtocolResult {
   readonly samples: number;
   readonly lookoutPerCpuSecond: number;
   readonly lookoutPerSecond: number;
+  /** Debian's VictoriaMetrics 1.79, where it speaks the protocol. */
   readonly vmPerCpuSecond?: number;
   readonly vmPerSecond?: number;
   readonly ratio?: number;
+  /** Every peer that took the protocol, with Lookout's per-CPU ratio to it. */
+  readonly peers: readonly PeerFigure[];
+}
+
+export interface PeerFigure {
+  readonly name: string;
+  readonly perCpuSecond: number;
+  readonly perSecond: number;
+  readonly ratio: number;
 }
 
 function headersOf(bodies: Bodies): Record<string, string> {
@@ -109,9 +133,10 @@ async function lookout(dir: string, protocol: Protocol, bodies: Bodies) {
   return { samples, perCpuSecond: samples / cpu, perSecond: samples / wall };
 }
 
-async function victoriaMetrics(dir: string, path: string, bodies: Bodies) {
+/** The peer's figures, or undefined when it refuses the protocol's bodies. */
+async function victoriaMetrics(binary: string, dir: string, path: string, bodies: Bodies) {
   const port = freePortOf();
-  const child = new Deno.Command("victoria-metrics", {
+  const child = new Deno.Command(binary, {
     args: [`-storageDataPath=${join(dir, "vm")}`, `-httpListenAddr=127.0.0.1:${port}`, "-loggerLevel=ERROR"],
     stdout: "null",
     stderr: "null",
@@ -133,8 +158,8 @@ async function victoriaMetrics(dir: string, path: string, bodies: Bodies) {
         if (attempt === 0) return send(body, 1);
         throw error;
       }
-      await res.text();
-      if (res.status >= 300) throw new Error(`VictoriaMetrics ${path}: ${res.status}`);
+      const text = await res.text();
+      if (res.status >= 300) throw new Refused(`${binary} ${path}: ${res.status} ${text.slice(0, 200)}`);
     };
     const sendAll = async (list: Uint8Array[]) => {
       const queue = [...list];
@@ -143,7 +168,20 @@ async function victoriaMetrics(dir: string, path: string, bodies: Bodies) {
       };
       await Promise.all([worker(), worker(), worker(), worker()]);
     };
-    await sendAll(bodies.rounds[0]);
+    try {
+      await sendAll(bodies.rounds[0]);
+      // A 2xx is not enough: a release that does not know a format may answer 204 and
+      // store nothing, so the warm round must have created every series.
+      await fetch(`${url}/internal/force_flush`).then((r) => r.text());
+      const count = await fetch(`${url}/api/v1/series/count`).then((r) => r.json());
+      const stored = Number(count?.data?.[0] ?? 0);
+      const sent = bodies.rounds[0].length * bodies.samplesPerBody;
+      if (stored < sent) throw new Refused(`${binary} ${path}: stored ${stored} of ${sent} series`);
+    } catch (error) {
+      if (!(error instanceof Refused)) throw error;
+      console.error(`protocols: ${error.message}`);
+      return undefined;
+    }
     const cpu0 = cpuSeconds(child.pid);
     const wall0 = performance.now();
     const measured = bodies.rounds.slice(1).flat();
@@ -158,19 +196,35 @@ async function victoriaMetrics(dir: string, path: string, bodies: Bodies) {
   }
 }
 
-function hasVictoriaMetrics(): boolean {
+class Refused extends Error {}
+
+/** The peer's version line, or undefined when the binary does not run. */
+function versionOf(binary: string): string | undefined {
   try {
-    return new Deno.Command("victoria-metrics", { args: ["-version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
+    const out = new Deno.Command(binary, { args: ["-version"], stdout: "piped", stderr: "null" })
+      .outputSync();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() || binary : undefined;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+function peers(): Peer[] {
+  const found: Peer[] = [];
+  const debian = versionOf("victoria-metrics");
+  if (debian) found.push({ name: debian, binary: "victoria-metrics", paths: VM_PATHS });
+  else console.error("protocols: victoria-metrics not found; run scripts/install-victoria-metrics.sh");
+  const current = Deno.env.get("LOOKOUT_BENCH_VM_CURRENT") ??
+    "/usr/local/lib/lookout/victoria-metrics-v1.151.0/victoria-metrics";
+  const version = versionOf(current);
+  if (version) found.push({ name: version, binary: current, paths: CURRENT_VM_PATHS });
+  else console.error(`protocols: no ${current}; run scripts/build-victoria-metrics.sh`);
+  return found;
 }
 
 const dir = await workDir("protocols-");
 const results: ProtocolResult[] = [];
-const peer = hasVictoriaMetrics();
-if (!peer) console.error("protocols: victoria-metrics not found; run scripts/install-victoria-metrics.sh");
+const PEERS = peers();
 try {
   for (const protocol of PROTOCOLS) {
     const bodies = await protocolBodies(protocol, {
@@ -181,31 +235,35 @@ try {
       stepMs: 10_000,
     });
     const ours = await lookout(dir, protocol, bodies);
-    const path = VM_PATHS[protocol];
-    const vm = peer && path ? await victoriaMetrics(join(dir, protocol), path, bodies) : undefined;
+    const figures: PeerFigure[] = [];
+    for (const [i, peer] of PEERS.entries()) {
+      const path = peer.paths[protocol];
+      const vm = path
+        ? await victoriaMetrics(peer.binary, join(dir, `${protocol}-${i}`), path, bodies)
+        : undefined;
+      if (vm) figures.push({ name: peer.name, ...vm, ratio: ours.perCpuSecond / vm.perCpuSecond });
+    }
+    const debian = figures.find((f) => f.name === PEERS.find((p) => p.binary === "victoria-metrics")?.name);
     const result: ProtocolResult = {
       protocol,
       samples: ours.samples,
       lookoutPerCpuSecond: ours.perCpuSecond,
       lookoutPerSecond: ours.perSecond,
-      ...(vm
-        ? {
-          vmPerCpuSecond: vm.perCpuSecond,
-          vmPerSecond: vm.perSecond,
-          ratio: ours.perCpuSecond / vm.perCpuSecond,
-        }
+      ...(debian
+        ? { vmPerCpuSecond: debian.perCpuSecond, vmPerSecond: debian.perSecond, ratio: debian.ratio }
         : {}),
+      peers: figures,
     };
     results.push(result);
     console.error(
       `ingest ${protocol.padEnd(15)} Lookout ${
         fmt.rate(result.lookoutPerCpuSecond).padStart(10)
       } samples/CPU-s` +
-        (vm
-          ? `  VictoriaMetrics ${fmt.rate(vm.perCpuSecond).padStart(10)} samples/CPU-s  ratio ${
-            result.ratio!.toFixed(2)
-          }×`
-          : "  (no peer)"),
+        (figures.length === 0
+          ? "  (no peer)"
+          : figures.map((f) =>
+            `  ${f.name} ${fmt.rate(f.perCpuSecond)} samples/CPU-s, ratio ${f.ratio.toFixed(2)}×`
+          ).join("")),
     );
   }
 } finally {
