@@ -48,7 +48,10 @@ export class IdempotencyWindow implements KeyLedger {
 
   async known(keys: readonly string[], refresh: boolean): Promise<ReadonlySet<string>> {
     if (refresh) {
-      await Promise.all([...new Set(keys.map((key) => this.#partitionOf(key)))].map(async (partition) => {
+      // Every partition, not only those of `keys`: the transaction in doubt may hold keys
+      // of other partitions whose retries come later, and after this read nothing is in
+      // doubt any more, so those retries are decided without another read.
+      await Promise.all(this.#next.map(async (_, partition) => {
         // A read already under way may have started before the transaction in doubt
         // was settled; the one after it cannot have.
         await this.#catchingUp.get(partition)?.catch(() => {});
