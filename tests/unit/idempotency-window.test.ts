@@ -41,13 +41,13 @@ function partitionOf(window: IdempotencyWindow, key: string): number {
   return window.record(key).messages[0].partition!;
 }
 
-function setup() {
+function setup(windowMs = 3_600_000, now = () => NOW) {
   const committed = new CommittedKeys();
   const window = new IdempotencyWindow(committed as unknown as PartitionReader, {
     topic: "keys",
     partitions: PARTITIONS,
-    windowMs: 3_600_000,
-    now: () => NOW,
+    windowMs,
+    now,
   });
   return { committed, window };
 }
@@ -76,13 +76,7 @@ Deno.test("idempotency window: a refresh reads every partition, so a key in doub
 
 Deno.test("idempotency window: landed keys are known at once; keys past the window are not", async () => {
   let now = NOW;
-  const committed = new CommittedKeys();
-  const window = new IdempotencyWindow(committed as unknown as PartitionReader, {
-    topic: "keys",
-    partitions: PARTITIONS,
-    windowMs: 60_000,
-    now: () => now,
-  });
+  const { window } = setup(60_000, () => now);
   const [a, b] = keysInTwoPartitions(window);
   window.landed([a]);
   assert.deepEqual([...await window.known([a, b], false)], [a]);
