@@ -19,7 +19,7 @@
  * const end = scan.object(text, 0, text.length);
  * if (end >= 0) lookup(scan.seriesKey(text)) // … scan.timestamps, scan.values, scan.count
  */
-import { specialValue } from "../../domain/special-values.ts";
+import { NumberColumn, numbers, skipWhitespace } from "./json-numbers.ts";
 
 export class NativeScan {
   metricStart = 0;
@@ -161,15 +161,10 @@ export class NativeScan {
 
 const LBRACE = 0x7b;
 const RBRACE = 0x7d;
-const LBRACKET = 0x5b;
-const RBRACKET = 0x5d;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const COLON = 0x3a;
 const COMMA = 0x2c;
-const MINUS = 0x2d;
-const PLUS = 0x2b;
-const DOT = 0x2e;
 
 const METRIC_FIRST = '{"metric":"';
 const TIMESTAMPS_MEMBER = ',"timestamps":';
@@ -205,130 +200,3 @@ function memberAt(text: string, i: number): number {
 function regionMatches(text: string, at: number, part: string): boolean {
   return text.slice(at, at + part.length) === part;
 }
-
-/** Whether `text` between `from` and `to` is JSON whitespace only. */
-export function isJsonWhitespace(text: string, from: number, to: number): boolean {
-  return skipWhitespace(text, from, to) === to;
-}
-
-function skipWhitespace(text: string, i: number, limit: number): number {
-  while (i < limit) {
-    const c = text.charCodeAt(i);
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
-    i++;
-  }
-  return i;
-}
-
-/**
- * Numbers read from one JSON array. `items` is overwritten in place from the start:
- * truncating an array frees its storage, and every line would allocate it again.
- */
-export class NumberColumn {
-  readonly items: number[] = [];
-  count = 0;
-
-  put(n: number): void {
-    if (this.count < this.items.length) this.items[this.count] = n;
-    else this.items.push(n);
-    this.count++;
-  }
-}
-
-/**
- * An array of JSON numbers (and, for values, the strings that stand for NaN and the
- * infinities) into `out`. Returns the index past `]`, or -1.
- */
-function numbers(text: string, i: number, limit: number, out: NumberColumn, specials: boolean): number {
-  out.count = 0;
-  if (text.charCodeAt(i) !== LBRACKET) return -1;
-  i = skipWhitespace(text, i + 1, limit);
-  if (text.charCodeAt(i) === RBRACKET) return i + 1;
-  for (;;) {
-    const c = text.charCodeAt(i);
-    if (c === QUOTE) {
-      if (!specials) return -1;
-      const end = text.indexOf('"', i + 1);
-      if (end < 0 || end >= limit) return -1;
-      const special = specialValue(text.slice(i + 1, end));
-      if (special === undefined) return -1;
-      out.put(special);
-      i = end + 1;
-    } else {
-      const end = numberEnd(text, i, limit);
-      if (end < 0) return -1;
-      out.put(numberValue(text, i, end));
-      i = end;
-    }
-    i = skipWhitespace(text, i, limit);
-    const next = text.charCodeAt(i);
-    if (next === RBRACKET) return i + 1;
-    if (next !== COMMA) return -1;
-    i = skipWhitespace(text, i + 1, limit);
-  }
-}
-
-/** End of a number in JSON's grammar `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`, or -1. */
-function numberEnd(text: string, i: number, limit: number): number {
-  if (text.charCodeAt(i) === MINUS) i++;
-  const first = text.charCodeAt(i);
-  if (first === 0x30) i++;
-  else if (first > 0x30 && first <= 0x39) i = digits(text, i, limit);
-  else return -1;
-  if (text.charCodeAt(i) === DOT) {
-    const end = digits(text, i + 1, limit);
-    if (end === i + 1) return -1;
-    i = end;
-  }
-  const e = text.charCodeAt(i);
-  if (e === 0x65 || e === 0x45) {
-    i++;
-    const sign = text.charCodeAt(i);
-    if (sign === PLUS || sign === MINUS) i++;
-    const end = digits(text, i, limit);
-    if (end === i) return -1;
-    i = end;
-  }
-  return i > limit ? -1 : i;
-}
-
-function digits(text: string, i: number, limit: number): number {
-  while (i < limit) {
-    const c = text.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) break;
-    i++;
-  }
-  return i;
-}
-
-/**
- * The number `JSON.parse` would give. A decimal of at most 15 significant digits and
- * at most 22 after the point is its digits as an integer (exact below 2^53) divided
- * by an exact power of ten: one correctly rounded division, the same double as a full
- * decimal conversion (the fast path of Clinger's algorithm). Anything else, such as
- * exponents or longer mantissas, goes through `Number`, which rounds as `JSON.parse`.
- */
-function numberValue(text: string, start: number, end: number): number {
-  const negative = text.charCodeAt(start) === MINUS;
-  let n = 0;
-  let significant = 0;
-  let scale = -1;
-  for (let i = negative ? start + 1 : start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c === DOT) {
-      scale = 0;
-      continue;
-    }
-    if (c < 0x30 || c > 0x39 || significant === 15) return Number(text.slice(start, end));
-    n = n * 10 + (c - 0x30);
-    if (n !== 0) significant++;
-    if (scale >= 0) scale++;
-  }
-  if (scale > 0) {
-    if (scale > 22) return Number(text.slice(start, end));
-    n /= POWERS_OF_TEN[scale];
-  }
-  return negative ? -n : n;
-}
-
-const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));

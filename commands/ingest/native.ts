@@ -35,7 +35,8 @@ import {
   type DecodeResult,
   type SampleSource,
 } from "./decode-context.ts";
-import { isJsonWhitespace, NativeScan } from "./native-scan.ts";
+import { isJsonWhitespace } from "./json-numbers.ts";
+import { NativeScan } from "./native-scan.ts";
 import { repeatedNameReason, repeatedNames } from "./repeated-name.ts";
 import { type CachedSeries, copyString, type SeriesCache } from "./series-cache.ts";
 
