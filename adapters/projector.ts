@@ -14,6 +14,8 @@ import { defer, lastValueFrom, retry, timer } from "rxjs";
 import type { AnalyticsStore } from "../domain/ports/analytics-store.ts";
 import { type CommandLog, type RecordBatch, recordBatch } from "../domain/ports/command-log.ts";
 import type { BatchCounters, DeadLetter, PlannedBatch, Projection } from "../projections/projection.ts";
+import { deadLetter } from "./dead-letter-topic.ts";
+import { type JournaledPlan, PlanJournal } from "./plan-journal.ts";
 
 export interface ProjectorOptions {
   readonly maxRecords?: number;
@@ -34,15 +36,6 @@ export interface ProjectorOptions {
   readonly tickMs?: number;
 }
 
-interface Progress {
-  readonly partition: number;
-  readonly first: string;
-  readonly last: string;
-  readonly before: string;
-  readonly after: string;
-  readonly planned_at: string;
-}
-
 export class Projector<S> {
   readonly #states = new Map<number, S>();
   /** Per partition, the offset after the last batch handled, to notice a partition that moved here. */
@@ -53,13 +46,16 @@ export class Projector<S> {
   /** The batch being handled, so `pause` can wait for it. */
   #busy: Promise<void> = Promise.resolve();
   #gate?: { readonly opened: Promise<void>; readonly open: () => void };
+  readonly #journal: PlanJournal;
 
   constructor(
     private readonly projection: Projection<S>,
     private readonly log: CommandLog,
     private readonly store: AnalyticsStore,
     private readonly options: ProjectorOptions = {},
-  ) {}
+  ) {
+    this.#journal = new PlanJournal(store, projection.name);
+  }
 
   get name(): string {
     return this.projection.name;
@@ -145,15 +141,15 @@ export class Projector<S> {
   }
 
   /** Applies a recorded plan again, exactly; the next offset, or undefined when its records are gone. */
-  async #replay(progress: Progress): Promise<number | undefined> {
+  async #replay(partition: number, progress: JournaledPlan): Promise<number | undefined> {
     const first = Number(progress.first);
     const last = Number(progress.last);
     // Offsets need not be dense (Kafka's transaction markers take some), so the read
     // may reach past the plan's last record.
-    const records = (await this.log.read(this.projection.topic, progress.partition, first, last - first + 1))
+    const records = (await this.log.read(this.projection.topic, partition, first, last - first + 1))
       .filter((record) => record.offset <= last);
     if (records.length === 0) return undefined;
-    const batch = recordBatch(this.projection.topic, progress.partition, records);
+    const batch = recordBatch(this.projection.topic, partition, records);
     const state = this.projection.decodeState(progress.before);
     const planNow = Number(progress.planned_at);
     const planned = this.projection.plan(batch, state, planNow);
@@ -164,23 +160,39 @@ export class Projector<S> {
   /**
    * Before a batch that does not follow the last one this projector handled on its
    * partition (the group gave it the partition in a rebalance, from a member that may
-   * have written a batch without committing it): take the state the last recorded plan
-   * left, or, when that plan starts where this batch starts, apply it again exactly, so
-   * its deduplication tokens match what the other member wrote. Returns what is left.
+   * have written batches without committing them, or whose commits Kafka refused while
+   * the group rebalanced): apply again, exactly and in order, every recorded plan that
+   * reaches the batch's first offset or lies past it, so their deduplication tokens
+   * match what the other member wrote, and take the state the last of them left (or
+   * the one before the batch, when none reaches it). Returns the batch's records past
+   * those plans.
    */
   async #resume(batch: RecordBatch): Promise<RecordBatch | undefined> {
     this.#next.set(batch.partition, batch.firstOffset);
-    const progress = (await this.#lastProgress()).find((p) => Number(p.partition) === batch.partition);
-    if (!progress) return batch;
-    const last = Number(progress.last);
-    if (last < batch.firstOffset) {
-      this.#states.set(batch.partition, this.projection.decodeState(progress.after));
-      return batch;
+    const { previous, plans } = await this.#journal.from(batch.partition, batch.firstOffset);
+    if (previous) this.#states.set(batch.partition, this.projection.decodeState(previous.after));
+    let next = batch.firstOffset;
+    for (const plan of plans) {
+      // A plan whose records are gone (retention) cannot be replayed; its state stands.
+      if (await this.#replay(batch.partition, plan) === undefined) {
+        this.#states.set(batch.partition, this.projection.decodeState(plan.after));
+      }
+      next = Number(plan.last) + 1;
     }
-    if (Number(progress.first) !== batch.firstOffset) return batch;
-    await this.#replay(progress);
-    const rest = batch.records.filter((record) => record.offset > last);
-    return rest.length > 0 ? recordBatch(batch.topic, batch.partition, rest, batch.nextOffset) : undefined;
+    if (plans.length === 0) return batch;
+    const rest = batch.records.filter((record) => record.offset >= next);
+    if (rest.length > 0) return recordBatch(batch.topic, batch.partition, rest, batch.nextOffset);
+    if (batch.nextOffset > next) {
+      // The plans end inside this batch, before its trailing transaction markers: commit
+      // past those, or the group would stay one marker behind the end.
+      await this.#retrying(() =>
+        this.log.commit(this.projection.name, batch.topic, batch.partition, batch.nextOffset)
+      );
+      next = batch.nextOffset;
+    }
+    // Past this batch when the plans reach beyond it: the next batch resumes again.
+    this.#next.set(batch.partition, next);
+    return undefined;
   }
 
   async #handle(next: RecordBatch): Promise<void> {
@@ -233,15 +245,14 @@ export class Projector<S> {
   ): Promise<void> {
     const { projection, store } = this;
     if (recordPlan) {
-      await store.insertRows("projection_progress", [{
-        consumer: projection.name,
+      await this.#journal.record({
         partition: batch.partition,
-        first_offset: batch.firstOffset,
-        last_offset: batch.lastOffset,
-        state_before: projection.encodeState(before),
-        state_after: projection.encodeState(planned.state),
-        plan_now: planNow,
-      }]);
+        first: batch.firstOffset,
+        last: batch.lastOffset,
+        before: projection.encodeState(before),
+        after: projection.encodeState(planned.state),
+        now: planNow,
+      });
     }
     for (const write of planned.writes) {
       if (write.kind === "block") await store.insertBlock(write.block, write.inserts);
@@ -255,27 +266,7 @@ export class Projector<S> {
   }
 
   async #deadLetter(letters: readonly DeadLetter[]): Promise<void> {
-    if (letters.length === 0) return;
-    const topic = `${this.projection.topic}.dlq`;
-    await this.log.ensureTopic(topic, 1);
-    const encoder = new TextEncoder();
-    for (const { record, reason } of letters) {
-      const header = encoder.encode(
-        JSON.stringify({
-          projection: this.projection.name,
-          partition: record.partition,
-          offset: record.offset,
-          reason,
-        }) +
-          "\n",
-      );
-      const value = new Uint8Array(header.length + record.value.length);
-      value.set(header);
-      value.set(record.value, header.length);
-      await this.log.append(topic, [{ partition: 0, key: record.key, value }], {
-        idempotencyKey: `${this.projection.name}:${record.topic}:${record.partition}:${record.offset}`,
-      });
-    }
+    await deadLetter(this.log, this.projection.name, this.projection.topic, letters);
     this.#deadLettered += letters.length;
   }
 
@@ -284,16 +275,6 @@ export class Projector<S> {
     for (const [partition, state] of this.#states) {
       this.#states.set(partition, this.projection.tick(state, now));
     }
-  }
-
-  async #lastProgress(): Promise<Progress[]> {
-    return await this.store.query<Progress>(
-      `SELECT partition, max(first_offset) AS first, argMax(last_offset, first_offset) AS last,
-        argMax(state_before, first_offset) AS before, argMax(state_after, first_offset) AS after,
-        argMax(plan_now, first_offset) AS planned_at
-      FROM projection_progress WHERE consumer = {consumer:String} GROUP BY partition`,
-      { consumer: this.projection.name },
-    );
   }
 
   async #retrying(operation: () => Promise<void>): Promise<void> {

@@ -4,6 +4,11 @@
  * lose nothing (lost = 0, dup = 0) in raw and in the 1m rollup. The control removes
  * the recorded batch plans before the restart and must see duplicates, which proves
  * the figures can catch them. Both run on the embedded log and on the real Kafka broker.
+ *
+ * Second fault: the log refuses the commits but the projector goes on (Kafka refuses a
+ * member's commit while its group rebalances, and the member keeps its position), so
+ * several plans lie past the committed offset when the partition moves to another
+ * member; that member must apply all of them again exactly.
  */
 import assert from "node:assert/strict";
 import { openSqliteLog } from "../../adapters/embedded-log/sqlite-log.ts";
@@ -17,25 +22,34 @@ import { rollupProjection } from "../../projections/rollup.ts";
 import { openKafkaLog } from "../../adapters/kafka/kafka-log.ts";
 import { sharedStore, uniqueName } from "../support/analytics.ts";
 import { KAFKA_BROKERS, kafkaAvailable } from "../support/kafka-broker.ts";
+import { waitFor } from "../support/wait-for.ts";
 
 const SERIES = 20;
 const REQUESTS = 30;
 const PER_REQUEST = 100;
 
-/** A log whose commits stop answering after `commits` of them: the process "died" there. */
-function dyingAfter(log: CommandLog, commits: number): CommandLog {
+/** A log whose commits after the first `commits` are answered by `later` and do nothing. */
+function commitsUntil(log: CommandLog, commits: number, later: () => Promise<void>): CommandLog {
   let left = commits;
   return new Proxy(log, {
     get(target, property, receiver) {
       if (property === "commit") {
-        return (...args: Parameters<CommandLog["commit"]>) =>
-          left-- > 0 ? target.commit(...args) : new Promise<void>(() => {});
+        return (...args: Parameters<CommandLog["commit"]>) => left-- > 0 ? target.commit(...args) : later();
       }
       const value = Reflect.get(target, property, receiver);
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
 }
+
+/** Commits stop answering after `commits` of them: the process "died" there. */
+const dyingAfter = (log: CommandLog, commits: number) =>
+  commitsUntil(log, commits, () => new Promise(() => {}));
+/** Later commits are answered at once without committing, as Kafka refuses them in a rebalance. */
+const refusingAfter = (log: CommandLog, commits: number) =>
+  commitsUntil(log, commits, () => Promise.resolve());
+
+type Fault = "dies" | "commits refused";
 
 interface ScenarioLog {
   readonly log: CommandLog;
@@ -64,6 +78,7 @@ function kafkaLog(): Promise<ScenarioLog> {
 async function scenario(
   openLog: () => Promise<ScenarioLog>,
   dropPlans: boolean,
+  fault: Fault = "dies",
 ): Promise<{ lost: number; dup: number; rollupLost: number; rollupDup: number }> {
   const store = await sharedStore();
   const { log, topic: TOPIC, cleanup } = await openLog();
@@ -85,21 +100,28 @@ async function scenario(
     new Projector(rawProjection({ topic: TOPIC, name: names.raw }), source(), store, { maxRecords }),
     new Projector(rollupProjection({ topic: TOPIC, name: names.rollup }), source(), store, { maxRecords }),
   ];
-  // First life: small batches; the 4th commit of each projector never happens.
-  const first = projectors(() => dyingAfter(log, 3), 3);
+  // First life: small batches; the 4th commit of each projector never happens, or
+  // (commits refused) no commit after the 3rd takes effect while 8 batches are written.
+  const first = projectors(() => fault === "dies" ? dyingAfter(log, 3) : refusingAfter(log, 3), 3);
   first.forEach((p) => p.start());
+  const planned = fault === "dies" ? 4 : 8;
   for (const name of Object.values(names)) {
-    for (;;) {
-      const plans = await store.query<{ n: string }>(
-        "SELECT count() AS n FROM projection_progress WHERE consumer = {c:String}",
-        { c: name },
-      );
-      if (Number(plans[0].n) >= 4) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor(
+      async () => {
+        const plans = await store.query<{ n: string }>(
+          "SELECT count() AS n FROM projection_progress WHERE consumer = {c:String}",
+          { c: name },
+        );
+        return Number(plans[0].n) >= planned;
+      },
+      60_000,
+      { what: `${planned} batch plans of ${name}`, intervalMs: 20 },
+    );
   }
-  await new Promise((r) => setTimeout(r, 300)); // let the 4th batch's inserts land
-  first.forEach((p) => void p.stop());
+  if (fault === "dies") {
+    await new Promise((r) => setTimeout(r, 300)); // let the 4th batch's inserts land
+    first.forEach((p) => void p.stop());
+  } else await Promise.all(first.map((p) => p.stop()));
   if (dropPlans) {
     await store.command(
       "ALTER TABLE projection_progress DELETE WHERE consumer IN ({a:String}, {b:String}) SETTINGS mutations_sync = 1",
@@ -109,14 +131,17 @@ async function scenario(
   // Second life: large batches, from the committed offsets.
   const second = projectors(() => log, 50);
   const running = second.map((p) => p.start());
-  for (;;) {
-    let behind = 0;
-    for (const name of Object.values(names)) {
-      for (const o of await log.offsets(TOPIC, name)) behind += o.end - (o.committed ?? 0);
-    }
-    if (behind === 0) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await waitFor(
+    async () => {
+      let behind = 0;
+      for (const name of Object.values(names)) {
+        for (const o of await log.offsets(TOPIC, name)) behind += o.end - (o.committed ?? 0);
+      }
+      return behind === 0;
+    },
+    60_000,
+    { what: "both projections to commit every record", intervalMs: 20 },
+  );
   await Promise.all(second.map((p) => p.stop()));
   await Promise.allSettled(running);
   await cleanup();
@@ -151,6 +176,17 @@ for (const [name, openLog] of [["embedded log", sqliteLog], ["kafka", kafkaLog]]
   }, async () => {
     const figures = await scenario(openLog, false);
     console.log(`replay with recorded plans: ${JSON.stringify(figures)}`);
+    assert.deepEqual(figures, { lost: 0, dup: 0, rollupLost: 0, rollupDup: 0 });
+  });
+
+  Deno.test({
+    name:
+      `fault (${name}): commits refused for several batches; the next member applies every plan again exactly`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+  }, async () => {
+    const figures = await scenario(openLog, false, "commits refused");
+    console.log(`takeover after refused commits: ${JSON.stringify(figures)}`);
     assert.deepEqual(figures, { lost: 0, dup: 0, rollupLost: 0, rollupDup: 0 });
   });
 
