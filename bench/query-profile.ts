@@ -15,7 +15,7 @@ import { openClickHouseStore } from "../adapters/clickhouse/clickhouse-store.ts"
 import type { AnalyticsStore } from "../domain/ports/analytics-store.ts";
 import { clickHouseSource } from "../read-models/promql/selector-sql.ts";
 import { rangeQuery } from "../read-models/promql/run-query.ts";
-import { runSampleQuery } from "../read-models/sample-query.ts";
+import { runSampleQuery, type SampleQuery } from "../read-models/sample-query.ts";
 import { ensureSchema } from "../read-models/schema.ts";
 import { argValue, workDir } from "./proc.ts";
 
@@ -107,30 +107,42 @@ async function main(): Promise<void> {
   const limits = { maxSeries: 1_000_000, maxSamples: 1e10, maxExecutionSeconds: 120, maxPoints: 11_000 };
   const promql = (query: string, span: number, step: number) => (s: AnalyticsStore) =>
     rangeQuery(clickHouseSource(s, "bench", limits), query, { start: now - span, end: now, step }, limits);
+  const sampleQuery = (q: SampleQuery) => (s: AnalyticsStore) =>
+    runSampleQuery(s, "bench", q, { now, retention: RETENTION, allowedLatenessMs: 300_000 }, {
+      maxPointsPerSeries: 11_000,
+      maxSeries: 1_000_000,
+      maxExecutionSeconds: 120,
+    });
   const cases: [string, (s: AnalyticsStore) => Promise<unknown>][] = [
     ['bench_cpu{host="h42"}, 1 h, step 60 s', promql('bench_cpu{host="h42"}', HOUR, 60_000)],
     ["avg by (region) (bench_cpu), 1 h, step 60 s", promql("avg by (region) (bench_cpu)", HOUR, 60_000)],
-    ["/v1/query avg by region, bench_hourly, 30 d, step 1 h", (s) =>
-      runSampleQuery(
-        s,
-        "bench",
-        {
-          metric: "bench_hourly",
-          filters: {},
-          agg: "avg",
-          by: ["region"],
-          from: now - 30 * DAY,
-          to: now,
-          step: HOUR,
-          resolution: "auto",
-        },
-        { now, retention: RETENTION, allowedLatenessMs: 300_000 },
-        {
-          maxPointsPerSeries: 11_000,
-          maxSeries: 1_000_000,
-          maxExecutionSeconds: 120,
-        },
-      )],
+    [
+      "/v1/query avg by region, bench_hourly, 30 d, step 1 h",
+      sampleQuery({
+        metric: "bench_hourly",
+        filters: {},
+        agg: "avg",
+        by: ["region"],
+        from: now - 30 * DAY,
+        to: now,
+        step: HOUR,
+        resolution: "auto",
+      }),
+    ],
+    // The end-to-end benchmark's "queryable" check: one count over every series.
+    [
+      "/v1/query count by () bench_cpu, raw, 1 h",
+      sampleQuery({
+        metric: "bench_cpu",
+        filters: {},
+        agg: "count",
+        by: [],
+        from: now - HOUR,
+        to: now,
+        step: HOUR,
+        resolution: "raw",
+      }),
+    ],
   ];
   console.log(`load average ${Deno.loadavg()[0].toFixed(1)}`);
   for (const [name, run] of cases) {

@@ -18,7 +18,8 @@ import type { AnalyticsStore, QueryParams } from "../domain/ports/analytics-stor
 import { type Resolution, type Route, route, type RouteContext, type Tier } from "./resolution.ts";
 import { sketchQuantileSql } from "./sketch-sql.ts";
 import type { Matcher } from "./promql/ast.ts";
-import { groupIndex, idList, matchedSeries } from "./promql/matched-series.ts";
+import { matchedSeries } from "./promql/matched-series.ts";
+import { filteredScope, namedScope, type SeriesScope, WIDE_SERIES } from "./promql/series-scope.ts";
 import { QUERY_SETTINGS } from "./promql/selector-sql.ts";
 
 /** Series one query may look up before its groups are counted against `maxSeries`. */
@@ -147,25 +148,25 @@ function matchersOf(q: SampleQuery): Matcher[] {
 }
 
 /**
- * One tier's statement: rows of the matched series in [from, to), each mapped to its
- * group's index with `transform`, aggregated per group and step bucket.
+ * One tier's statement: rows of the selected series in [from, to), each mapped to its
+ * group by the scope, aggregated per group and step bucket.
  */
 function tierSql(
   q: SampleQuery,
   tier: Tier,
   from: number,
   to: number,
-  ids: { list: string; groups: string },
+  scope: SeriesScope,
   params: Record<string, unknown>,
 ): string {
   params[`${tier}From`] = from;
   params[`${tier}To`] = to;
-  const group = `transform(r.series_id, [${ids.list}], [${ids.groups}], 0) AS g`;
+  const group = `${scope.group("r.series_id")} AS g`;
   if (tier === "raw") {
     return `SELECT ${group}, intDiv(toUnixTimestamp64Milli(r.ts), {step:Int64}) * {step:Int64} AS t,
         ${rawAggregate(q.agg)} AS v
-      FROM samples AS r
-      WHERE r.tenant = {tenant:String} AND r.series_id IN (${ids.list})
+      FROM samples AS r ${scope.join("r.series_id")}
+      WHERE r.tenant = {tenant:String} AND ${scope.filter("r.series_id")}
         AND r.ts >= fromUnixTimestamp64Milli({rawFrom:Int64}) AND r.ts < fromUnixTimestamp64Milli({rawTo:Int64})
         AND NOT isNaN(r.value)
       GROUP BY g, t`;
@@ -173,14 +174,14 @@ function tierSql(
   const table = tier === "1m" ? "rollup_1m" : "rollup_1h";
   return `SELECT ${group}, intDiv(toUnixTimestamp(r.bucket) * 1000, {step:Int64}) * {step:Int64} AS t,
       ${rollupAggregate(q.agg)} AS v
-    FROM ${table} AS r
-    WHERE r.tenant = {tenant:String} AND r.series_id IN (${ids.list})
+    FROM ${table} AS r ${scope.join("r.series_id")}
+    WHERE r.tenant = {tenant:String} AND ${scope.filter("r.series_id")}
       AND r.bucket >= toDateTime(intDiv({${tier}From:Int64}, 1000)) AND r.bucket < toDateTime(intDiv({${tier}To:Int64}, 1000))
     GROUP BY g, t`;
 }
 
 interface Row {
-  readonly g: number | string;
+  readonly g: unknown;
   readonly t: string | number;
   readonly v: number | string;
 }
@@ -201,23 +202,25 @@ export async function runSampleQuery(
     );
   }
   const settings = { ...QUERY_SETTINGS, max_execution_time: limits.maxExecutionSeconds };
-  // Series seen in the range; the lookup asks only for the labels the groups need.
+  // Series seen in the range; the lookup asks only for the labels the groups need. With
+  // groups, a selection past WIDE_SERIES is not read out: its filter goes into the statement.
   const matched = await matchedSeries(store, tenant, matchersOf(q), plan.from, plan.to, {
-    cap: MAX_MATCHED_SERIES,
+    cap: q.by === undefined ? MAX_MATCHED_SERIES : WIDE_SERIES + 1,
     labels: q.by,
     settings,
   });
-  if (matched.ids.length === 0) return result(plan, []);
-  const { groups, groupOf } = groupIndex(matched, q.by);
-  const ids = { list: idList(matched), groups: groupOf.join(",") };
+  if (matched.total === 0) return result(plan, []);
   const params: QueryParams = { tenant, step: plan.step };
+  const scope = q.by !== undefined && matched.total > WIDE_SERIES
+    ? filteredScope({ tenant, matchers: matchersOf(q), from: plan.from, to: plan.to, by: q.by, params })
+    : namedScope(matched, q.by);
   const parts: string[] = [];
   const rollupTo = plan.rawFrom ?? plan.to;
   if (plan.tier !== "raw" && rollupTo > plan.from) {
-    parts.push(tierSql(q, plan.tier, plan.from, rollupTo, ids, params));
+    parts.push(tierSql(q, plan.tier, plan.from, rollupTo, scope, params));
   }
   if (plan.tier === "raw" || plan.rawFrom !== undefined) {
-    parts.push(tierSql(q, "raw", plan.tier === "raw" ? plan.from : plan.rawFrom!, plan.to, ids, params));
+    parts.push(tierSql(q, "raw", plan.tier === "raw" ? plan.from : plan.rawFrom!, plan.to, scope, params));
   }
   const rows = await store.query<Row>(
     `SELECT * FROM (${parts.join("\nUNION ALL\n")}) ORDER BY t`,
@@ -226,7 +229,7 @@ export async function runSampleQuery(
   );
   const series = new Map<number, { labels: Record<string, string>; points: [number, PointValue][] }>();
   for (const row of rows) {
-    const g = Number(row.g);
+    const g = scope.resolve(row.g);
     let group = series.get(g);
     if (!group) {
       if (series.size >= limits.maxSeries) {
@@ -234,7 +237,7 @@ export async function runSampleQuery(
           `Cannot run query: more than ${limits.maxSeries} series match; add filters or group by fewer labels`,
         );
       }
-      group = { labels: groups[g], points: [] };
+      group = { labels: scope.groups[g], points: [] };
       series.set(g, group);
     }
     group.points.push([Number(row.t), pointValue(row.v)]);

@@ -13,7 +13,8 @@
 import type { AnalyticsStore, QueryParams } from "../../domain/ports/analytics-store.ts";
 import type { Matcher } from "./ast.ts";
 import { LimitExceeded } from "../../domain/errors.ts";
-import { groupIndex, idList, matchedSeries } from "./matched-series.ts";
+import { matchedSeries } from "./matched-series.ts";
+import { filteredScope, namedScope, WIDE_SERIES } from "./series-scope.ts";
 import { QUERY_SETTINGS, sampleValue } from "./selector-sql.ts";
 import { newSeries, type StepSeries } from "./values.ts";
 
@@ -62,17 +63,16 @@ export async function aggregateInstant(
   const to = request.start + (request.count - 1) * request.step;
   const own = { ...QUERY_SETTINGS, ...settings };
   const matched = await matchedSeries(store, tenant, request.matchers, from, to, {
-    cap: maxSeries + 1,
+    cap: Math.min(maxSeries, WIDE_SERIES) + 1,
     labels: request.by.filter((name) => name !== "__name__"),
     settings: own,
   });
-  if (matched.ids.length > maxSeries) {
+  if (matched.total > maxSeries) {
     throw new LimitExceeded(
       `Cannot run the query: a selector matches more than ${maxSeries} series; add label matchers`,
     );
   }
-  if (matched.ids.length === 0) return [];
-  const { groups, groupOf } = groupIndex(matched, request.by);
+  if (matched.total === 0) return [];
   const params: QueryParams = {
     tenant,
     from,
@@ -82,21 +82,24 @@ export async function aggregateInstant(
     steps: request.count,
     lookback: request.lookbackMs,
   };
-  const ids = idList(matched);
+  const scope = matched.total > WIDE_SERIES
+    ? filteredScope({ tenant, matchers: request.matchers, from, to, by: request.by, params })
+    : namedScope(matched, request.by);
   // Per series, its samples sorted by time, each paired with the next one's time: a
   // sort of a few hundred values per series where a window function sorted them all.
-  const rows = await store.query<{ g: number; k: number; v: number | string }>(
-    `SELECT transform(series_id, [${ids}], [${groupOf.join(",")}], 0) AS g, k, ${
-      aggregateSql(request.op)
-    } AS v
+  const rows = await store.query<{ g: unknown; k: number; v: number | string }>(
+    `SELECT g, k, ${aggregateSql(request.op)} AS v
      FROM (
-       SELECT series_id, p.1.2 AS value, p.1.1 AS t,
+       SELECT g, p.1.2 AS value, p.1.1 AS t,
          p.2 AS next, bitAnd(reinterpretAsUInt64(value), 0xfff7ffffffffffff) = 0x7ff0000000000002 AS stale
        FROM (
-         SELECT series_id, arraySort(groupArray((toUnixTimestamp64Milli(ts), value))) AS s FROM samples
-         WHERE tenant = {tenant:String} AND series_id IN (${ids})
-           AND ts > fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})
-         GROUP BY series_id
+         SELECT ${scope.group("x.series_id")} AS g, x.s AS s
+         FROM (
+           SELECT series_id, arraySort(groupArray((toUnixTimestamp64Milli(ts), value))) AS s FROM samples
+           WHERE tenant = {tenant:String} AND ${scope.filter("series_id")}
+             AND ts > fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})
+           GROUP BY series_id
+         ) AS x ${scope.join("x.series_id")}
        )
        ARRAY JOIN arrayZip(s, arrayPushBack(arrayPopFront(arrayMap(x -> x.1, s)), toInt64(9e18))) AS p
      )
@@ -109,12 +112,13 @@ export async function aggregateInstant(
     params,
     own,
   );
-  const out = groups.map((labels) => newSeries(labels, request.count));
+  const out: StepSeries[] = [];
   for (const row of rows) {
-    const series = out[Number(row.g)];
+    const g = scope.resolve(row.g);
+    const series = out[g] ??= newSeries(scope.groups[g], request.count);
     const k = Number(row.k);
     series.values[k] = sampleValue(row.v);
     series.present[k] = 1;
   }
-  return out.filter((s) => s.present.includes(1));
+  return out.filter((s) => s !== undefined);
 }

@@ -20,6 +20,8 @@ export interface MatchedSeries {
   readonly names: readonly string[];
   /** Each series' labels, or only the values of `labels` when asked for. */
   readonly sets: readonly Record<string, string>[];
+  /** Series the matchers select, also past `cap`: a probe tells a wide selection from a narrow one. */
+  readonly total: number;
 }
 
 export interface MatchOptions {
@@ -31,6 +33,7 @@ export interface MatchOptions {
 }
 
 interface Row {
+  readonly total: number | string;
   readonly id: string;
   readonly name: string;
   readonly set: Record<string, string>;
@@ -54,12 +57,18 @@ export async function matchedSeries(
     }).join(", ")
   })`;
   const rows = await store.query<Row>(
-    `SELECT toString(series_id) AS id, any(metric) AS name, ${set} AS set FROM series
+    // The window counts the grouped rows before LIMIT cuts them.
+    `SELECT toString(series_id) AS id, any(metric) AS name, ${set} AS set, count() OVER () AS total FROM series
      WHERE ${where} GROUP BY series_id LIMIT {cap:UInt32}`,
     params,
     options.settings,
   );
-  return { ids: rows.map((r) => r.id), names: rows.map((r) => r.name), sets: rows.map((r) => r.set) };
+  return {
+    ids: rows.map((r) => r.id),
+    names: rows.map((r) => r.name),
+    sets: rows.map((r) => r.set),
+    total: rows.length === 0 ? 0 : Number(rows[0].total),
+  };
 }
 
 /** The ids as an SQL list; each is checked to be digits, so nothing else reaches the statement. */
@@ -85,21 +94,33 @@ export function groupIndex(
       groupOf: matched.ids.map((_, i) => i),
     };
   }
-  const index = new Map<string, number>();
-  const groups: Record<string, string>[] = [];
-  const groupOf = matched.ids.map((_, i) => {
-    const values = by.map((name) => (name === "__name__" ? matched.names[i] : matched.sets[i][name] ?? ""));
-    const key = values.join("\u0000");
-    let g = index.get(key);
+  const grouping = new Grouping(by);
+  const groupOf = matched.ids.map((_, i) =>
+    grouping.indexOf(by.map((name) => (name === "__name__" ? matched.names[i] : matched.sets[i][name] ?? "")))
+  );
+  const groups = grouping.groups;
+  return { groups, groupOf };
+}
+
+/** Groups by their values of `by`, indexed in the order they are first met. */
+export class Grouping {
+  readonly groups: Record<string, string>[] = [];
+  readonly #index = new Map<string, number>();
+
+  constructor(private readonly by: readonly string[]) {}
+
+  indexOf(values: readonly string[]): number {
+    const key = JSON.stringify(values);
+    let g = this.#index.get(key);
     if (g === undefined) {
-      index.set(key, g = groups.length);
+      this.#index.set(key, g = this.groups.length);
+      // A missing label is the empty string and stays out of the group's labels, as in PromQL.
       const labels: Record<string, string> = {};
-      by.forEach((name, j) => {
+      this.by.forEach((name, j) => {
         if (values[j] !== "") labels[name] = values[j];
       });
-      groups.push(labels);
+      this.groups.push(labels);
     }
     return g;
-  });
-  return { groups, groupOf };
+  }
 }

@@ -1,0 +1,106 @@
+/**
+ * A selection of more than WIDE_SERIES series is answered with its label filter inside
+ * the statement instead of a literal id list; the answers must not change. Given 5,000
+ * series of one metric (region = id mod 10, value = (7·id + minute) mod 100, one
+ * sample a minute), each wide answer is checked against the formula and against the
+ * same group asked for with a region matcher, which selects 500 series and so takes the
+ * narrow path.
+ */
+import assert from "node:assert/strict";
+import { clickHouseSource } from "../../read-models/promql/selector-sql.ts";
+import { rangeQuery } from "../../read-models/promql/run-query.ts";
+import { WIDE_SERIES } from "../../read-models/promql/series-scope.ts";
+import { runSampleQuery, type SampleQuery } from "../../read-models/sample-query.ts";
+import { defaultRetention } from "../../read-models/schema.ts";
+import { sharedStore, uniqueName } from "../support/analytics.ts";
+
+const SERIES = 5_000;
+const MINUTES = 30;
+const END = Math.floor(Date.now() / 3_600_000) * 3_600_000;
+const START = END - MINUTES * 60_000;
+const value = (id: number, minute: number) => (7 * id + minute) % 100;
+
+async function loaded(): Promise<string> {
+  const store = await sharedStore();
+  const tenant = uniqueName("wide");
+  await store.command(
+    `INSERT INTO series SELECT '${tenant}', 'wide_m', number + 1,
+       map('region', concat('r', toString((number + 1) % 10)), 'host', concat('h', toString(number + 1))),
+       toDate(fromUnixTimestamp64Milli(toInt64(${START})), 'UTC') FROM numbers(${SERIES})`,
+  );
+  await store.command(
+    `INSERT INTO samples SELECT '${tenant}', intDiv(number, ${MINUTES}) + 1,
+       fromUnixTimestamp64Milli(toInt64(${START}) + (number % ${MINUTES}) * 60000),
+       toFloat64(((intDiv(number, ${MINUTES}) + 1) * 7 + number % ${MINUTES}) % 100)
+       FROM numbers(${SERIES * MINUTES})`,
+  );
+  return tenant;
+}
+
+const tenantReady = loaded();
+const limits = { maxSeries: 10_000, maxSamples: 1e8, maxExecutionSeconds: 60, maxPoints: 11_000 };
+
+Deno.test("the fixture is wide: more series than the narrow path names", () => {
+  assert.ok(SERIES > WIDE_SERIES && SERIES / 10 <= WIDE_SERIES);
+});
+
+Deno.test("PromQL avg and count by region over a wide selection equal the formula and the narrow path", async () => {
+  const tenant = await tenantReady;
+  const range = { start: START + 5 * 60_000, end: END - 60_000, step: 300_000 };
+  const store = await sharedStore();
+  const run = (q: string) => rangeQuery(clickHouseSource(store, tenant, limits), q, range, limits);
+  const wide = await run("avg by (region) (wide_m)");
+  assert.equal(wide.resultType, "matrix");
+  if (wide.resultType !== "matrix") return;
+  assert.equal(wide.result.length, 10);
+  const narrow = await run('avg by (region) (wide_m{region="r3"})');
+  assert.ok(narrow.resultType === "matrix");
+  assert.deepEqual(wide.result.find((s) => s.metric.region === "r3"), narrow.result[0]);
+  // At step t the value is the sample of minute (t − START)/60 s.
+  const r3 = wide.result.find((s) => s.metric.region === "r3")!;
+  for (const [t, v] of r3.values) {
+    const minute = (t * 1000 - START) / 60_000;
+    const ids = Array.from({ length: SERIES / 10 }, (_, i) => i * 10 + 3);
+    const expected = ids.reduce((sum, id) => sum + value(id, minute), 0) / ids.length;
+    assert.ok(Math.abs(Number(v) - expected) < 1e-9, `avg at minute ${minute}: ${v} vs ${expected}`);
+  }
+  const counted = await run("count(wide_m)");
+  assert.ok(counted.resultType === "matrix");
+  assert.deepEqual(counted.result[0].values.map(([, v]) => v), r3.values.map(() => String(SERIES)));
+});
+
+Deno.test("a raw matrix over a wide selection reads every series by the pushed-down filter", async () => {
+  const tenant = await tenantReady;
+  const store = await sharedStore();
+  const source = clickHouseSource(store, tenant, limits);
+  const series = await source.select([{ name: "__name__", type: "=", value: "wide_m" }], START - 1, END);
+  assert.equal(series.length, SERIES);
+  const h42 = series.find((s) => s.labels.host === "h42")!;
+  assert.equal(h42.labels.region, "r2");
+  assert.deepEqual([...h42.v], Array.from({ length: MINUTES }, (_, m) => value(42, m)));
+});
+
+Deno.test("/v1/query count and avg by region over a wide selection equal the formula and the narrow path", async () => {
+  const tenant = await tenantReady;
+  const store = await sharedStore();
+  const ctx = { now: END, retention: defaultRetention, allowedLatenessMs: 300_000 };
+  const query = (q: Partial<SampleQuery>) =>
+    runSampleQuery(store, tenant, {
+      metric: "wide_m",
+      filters: {},
+      agg: "count",
+      by: [],
+      from: START,
+      to: END,
+      step: 600_000,
+      resolution: "raw",
+      ...q,
+    }, ctx);
+  const counted = await query({});
+  assert.deepEqual(counted.series.map((s) => s.labels), [{}]);
+  assert.deepEqual(counted.series[0].points.map(([, v]) => v), [SERIES * 10, SERIES * 10, SERIES * 10]);
+  const wide = await query({ agg: "avg", by: ["region"] });
+  assert.equal(wide.series.length, 10);
+  const narrow = await query({ agg: "avg", by: ["region"], filters: { region: "r7" } });
+  assert.deepEqual(wide.series.find((s) => s.labels.region === "r7"), narrow.series[0]);
+});
