@@ -34,6 +34,7 @@ import { ReadModelRebuilds, type RebuildModel, type RebuildTarget } from "./adap
 import { rebuildSummaries } from "./read-models/rebuild-summaries.ts";
 import { runRebuildCli } from "./adapters/rebuild-cli.ts";
 import { RangeResultCache } from "./read-models/promql/result-cache.ts";
+import { openSeriesIndex } from "./adapters/series-index-refresh.ts";
 
 const DAY_MS = 86_400_000;
 const SAMPLES_TOPIC = "metrics.samples";
@@ -95,6 +96,8 @@ export const Config = z.object({
   LOOKOUT_QUERY_MAX_SAMPLES: positiveInt.default(50_000_000),
   LOOKOUT_QUERY_MAX_CONCURRENT_PER_TENANT: positiveInt.default(4),
   LOOKOUT_QUERY_CACHE_ENTRIES: z.coerce.number().int().nonnegative().default(1000),
+  LOOKOUT_QUERY_SERIES_INDEX: z.enum(["on", "off"]).default("on"),
+  LOOKOUT_QUERY_SERIES_REFRESH_SECONDS: positiveInt.default(15),
   LOOKOUT_PROJECTION_BATCH_RECORDS: positiveInt.default(1000),
   LOOKOUT_REBUILD_BATCH_RECORDS: positiveInt.default(5000),
   LOOKOUT_PROJECTION_LINGER_MS: z.coerce.number().int().nonnegative().default(100),
@@ -287,8 +290,22 @@ async function main(): Promise<void> {
     },
   };
   const watermark = { allowedLatenessMs };
+  const seriesIndex = store && roles.has("query") && config.LOOKOUT_QUERY_SERIES_INDEX === "on"
+    ? await openSeriesIndex(store, {
+      fedInProcess: roles.has("raw"),
+      refreshMs: config.LOOKOUT_QUERY_SERIES_REFRESH_SECONDS * 1000,
+    })
+    : undefined;
   const rawProjector = store && roles.has("raw")
-    ? new Projector(rawProjection({ topic: SAMPLES_TOPIC }), log, store, projectorOptions)
+    ? new Projector(
+      rawProjection({
+        topic: SAMPLES_TOPIC,
+        seriesSeen: seriesIndex && ((tenant, series, day) => seriesIndex.index.addNow(tenant, [series], day)),
+      }),
+      log,
+      store,
+      projectorOptions,
+    )
     : undefined;
   const rollupProjector = store && roles.has("rollup")
     ? new Projector(rollupProjection({ topic: SAMPLES_TOPIC, watermark }), log, store, projectorOptions)
@@ -367,6 +384,7 @@ async function main(): Promise<void> {
     query: store && serveQueries
       ? {
         store,
+        catalog: seriesIndex?.index,
         limits: {
           maxSeries: config.LOOKOUT_QUERY_MAX_SERIES,
           maxPointsPerSeries: config.LOOKOUT_QUERY_MAX_POINTS,
@@ -385,6 +403,7 @@ async function main(): Promise<void> {
     prometheus: store && serveQueries
       ? {
         store,
+        catalog: seriesIndex?.index,
         limits: {
           maxSeries: config.LOOKOUT_QUERY_MAX_SERIES,
           maxPoints: config.LOOKOUT_QUERY_MAX_POINTS,
@@ -444,6 +463,7 @@ async function main(): Promise<void> {
     await server.shutdown();
     await Promise.all(projectors.map((p) => p.stop()));
     await Promise.allSettled(running);
+    seriesIndex?.close();
     await alerting?.close();
     await log.close();
     await store?.close();

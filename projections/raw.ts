@@ -4,6 +4,8 @@
  * a series row written twice costs nothing but the write).
  */
 import type { RecordBatch } from "../domain/ports/command-log.ts";
+import type { CatalogSeries } from "../domain/ports/series-catalog.ts";
+import { seriesIdToDecimal } from "../domain/series.ts";
 import { seriesWords } from "../domain/sample-batch.ts";
 import {
   batchToken,
@@ -27,6 +29,11 @@ export interface RawProjectionOptions {
   readonly seenSeriesLimit?: number;
   /** Names of `samples` and `series`; the live tables by default. */
   readonly tables?: TableNames;
+  /**
+   * Told of each series row the projection writes (at most once per series and day), so
+   * an in-process series index sees a series as soon as the `series` table does.
+   */
+  readonly seriesSeen?: (tenant: string, series: CatalogSeries, day: number) => void;
 }
 
 export function rawProjection(options: RawProjectionOptions = {}): Projection<null> {
@@ -53,7 +60,13 @@ export function rawProjection(options: RawProjectionOptions = {}): Projection<nu
           if (day > lastDay[s]) lastDay[s] = day;
         }
         for (const s of seen.newer(decoded.tenant, ids, lastDay)) {
-          series.add(decoded.tenant, decoded.series[s], lastDay[s]);
+          const def = decoded.series[s];
+          series.add(decoded.tenant, def, lastDay[s]);
+          options.seriesSeen?.(
+            decoded.tenant,
+            { id: seriesIdToDecimal(def.id), metric: def.metric, labels: def.labels },
+            lastDay[s],
+          );
         }
       });
       const { block, tenants } = samples.build();

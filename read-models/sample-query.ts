@@ -17,6 +17,7 @@ import { PERCENTILES } from "../domain/log-sketch.ts";
 import type { AnalyticsStore, QueryParams } from "../domain/ports/analytics-store.ts";
 import { type Resolution, type Route, route, type RouteContext, type Tier } from "./resolution.ts";
 import { sketchQuantileSql } from "./sketch-sql.ts";
+import type { SeriesCatalog } from "../domain/ports/series-catalog.ts";
 import type { Matcher } from "./promql/ast.ts";
 import { matchedSeries } from "./promql/matched-series.ts";
 import { filteredScope, namedScope, type SeriesScope, WIDE_SERIES } from "./promql/series-scope.ts";
@@ -192,6 +193,7 @@ export async function runSampleQuery(
   q: SampleQuery,
   ctx: RouteContext,
   limits: QueryLimits = defaultQueryLimits,
+  catalog?: SeriesCatalog,
 ): Promise<QueryResult> {
   validate(q);
   const plan: Route = route(q, ctx);
@@ -208,6 +210,7 @@ export async function runSampleQuery(
     cap: q.by === undefined ? MAX_MATCHED_SERIES : WIDE_SERIES + 1,
     labels: q.by,
     settings,
+    catalog,
   });
   if (matched.total === 0) return result(plan, []);
   const params: QueryParams = { tenant, step: plan.step };

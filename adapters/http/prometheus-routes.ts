@@ -13,6 +13,7 @@
 import { type Context, Hono } from "hono";
 import { DomainError, ValidationError } from "../../domain/errors.ts";
 import type { AnalyticsStore } from "../../domain/ports/analytics-store.ts";
+import type { SeriesCatalog } from "../../domain/ports/series-catalog.ts";
 import { parsePromql } from "../../read-models/promql/parse.ts";
 import { DEFAULT_LOOKBACK_MS } from "../../read-models/promql/evaluate.ts";
 import { instantQuery, rangeQuery } from "../../read-models/promql/run-query.ts";
@@ -42,6 +43,8 @@ export interface PrometheusLimits {
 
 export interface PrometheusOptions {
   readonly store: AnalyticsStore;
+  /** Resolves selectors in the process; the `series` table answers what it hands back. */
+  readonly catalog?: SeriesCatalog;
   readonly limits: PrometheusLimits;
   readonly now: () => number;
   readonly version?: string;
@@ -83,7 +86,8 @@ export function prometheusRoutes(options: PrometheusOptions): Hono<TenantEnv> {
   const app = new Hono<TenantEnv>();
   const log = options.logError ?? ((e) => console.error(e));
   const gate = new TenantGate({ maxConcurrent: options.limits.maxConcurrentPerTenant ?? 4 });
-  const source = (c: Context<TenantEnv>) => clickHouseSource(options.store, c.get("tenant"), options.limits);
+  const source = (c: Context<TenantEnv>) =>
+    clickHouseSource(options.store, c.get("tenant"), options.limits, options.catalog);
   const handle = (
     run: (c: Context<TenantEnv>, p: PromParams) => Promise<unknown>,
   ) =>
@@ -125,10 +129,17 @@ export function prometheusRoutes(options: PrometheusOptions): Hono<TenantEnv> {
       matches.map(parsePromql),
       range(p, options),
       options.limits.maxSeries,
+      options.catalog,
     );
   });
   const labels = handle((c, p) =>
-    promLabelNames(options.store, c.get("tenant"), p.all("match[]").map(parsePromql), range(p, options))
+    promLabelNames(
+      options.store,
+      c.get("tenant"),
+      p.all("match[]").map(parsePromql),
+      range(p, options),
+      options.catalog,
+    )
   );
   const values = handle((c, p) =>
     promLabelValues(
@@ -137,6 +148,7 @@ export function prometheusRoutes(options: PrometheusOptions): Hono<TenantEnv> {
       c.req.param("name")!,
       p.all("match[]").map(parsePromql),
       range(p, options),
+      options.catalog,
     )
   );
   for (

@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ValidationError } from "../../domain/errors.ts";
 import type { AnalyticsStore } from "../../domain/ports/analytics-store.ts";
+import type { SeriesCatalog } from "../../domain/ports/series-catalog.ts";
 import { findSeries, labelNames, labelValues } from "../../read-models/discovery.ts";
 import type { RouteContext } from "../../read-models/resolution.ts";
 import { AGGREGATIONS, type QueryLimits, runSampleQuery } from "../../read-models/sample-query.ts";
@@ -14,6 +15,8 @@ import type { TenantEnv } from "./app.ts";
 
 export interface QueryOptions {
   readonly store: AnalyticsStore;
+  /** Resolves the series of a query in the process; the `series` table answers what it hands back. */
+  readonly catalog?: SeriesCatalog;
   readonly limits: QueryLimits;
   readonly context: () => RouteContext;
 }
@@ -66,6 +69,7 @@ export function queryRoutes(options: QueryOptions): Hono<TenantEnv> {
       body,
       options.context(),
       options.limits,
+      options.catalog,
     );
     return c.json(result);
   });

@@ -11,6 +11,7 @@
  * ignore NaN unless every value is NaN, `count` counts NaN.
  */
 import type { AnalyticsStore, QueryParams } from "../../domain/ports/analytics-store.ts";
+import type { SeriesCatalog } from "../../domain/ports/series-catalog.ts";
 import type { Matcher } from "./ast.ts";
 import { LimitExceeded } from "../../domain/errors.ts";
 import { matchedSeries } from "./matched-series.ts";
@@ -58,6 +59,7 @@ export async function aggregateInstant(
   request: InstantAggregate,
   settings: Record<string, string | number>,
   maxSeries: number,
+  catalog?: SeriesCatalog,
 ): Promise<StepSeries[]> {
   const from = request.start - request.lookbackMs;
   const to = request.start + (request.count - 1) * request.step;
@@ -66,6 +68,7 @@ export async function aggregateInstant(
     cap: Math.min(maxSeries, WIDE_SERIES) + 1,
     labels: request.by.filter((name) => name !== "__name__"),
     settings: own,
+    catalog,
   });
   if (matched.total > maxSeries) {
     throw new LimitExceeded(

@@ -6,7 +6,8 @@
 import { LimitExceeded, ValidationError } from "../../domain/errors.ts";
 import { isValidLabelName } from "../../domain/label-rules.ts";
 import type { AnalyticsStore, QueryParams } from "../../domain/ports/analytics-store.ts";
-import type { Expr } from "./ast.ts";
+import type { SeriesCatalog } from "../../domain/ports/series-catalog.ts";
+import type { Expr, Matcher } from "./ast.ts";
 import { seriesWhere } from "./selector-sql.ts";
 import type { Labels } from "./values.ts";
 
@@ -25,12 +26,9 @@ function where(tenant: string, matches: readonly Expr[], range: DiscoveryRange, 
       params,
     );
   }
-  return matches.map((expr, i) => {
-    if (expr.type !== "vector") {
-      throw new ValidationError(`invalid parameter "match[]": "${expr.type}" is not a series selector`);
-    }
+  return selectorsOf(matches).map((matchers, i) => {
     const own: QueryParams = {};
-    const sql = seriesWhere(tenant, expr.selector.matchers, range.start, range.end, own);
+    const sql = seriesWhere(tenant, matchers, range.start, range.end, own);
     let renamed = sql;
     for (const [key, value] of Object.entries(own)) {
       if (key === "tenant" || key === "dayFrom" || key === "dayTo") params[key] = value;
@@ -43,13 +41,44 @@ function where(tenant: string, matches: readonly Expr[], range: DiscoveryRange, 
   }).join(" OR ");
 }
 
+/** The matchers of each `match[]` selector, checked to be series selectors. */
+function selectorsOf(matches: readonly Expr[]): Matcher[][] {
+  return matches.map((expr) => {
+    if (expr.type !== "vector") {
+      throw new ValidationError(`invalid parameter "match[]": "${expr.type}" is not a series selector`);
+    }
+    return [...expr.selector.matchers];
+  });
+}
+
+async function fromCatalog(
+  catalog: SeriesCatalog,
+  tenant: string,
+  matches: readonly Expr[],
+  range: DiscoveryRange,
+): Promise<Labels[] | undefined> {
+  const byId = new Map<string, Labels>();
+  for (const matchers of selectorsOf(matches)) {
+    const found = await catalog.match(tenant, matchers, range.start, range.end);
+    if (found === undefined) return undefined;
+    for (const s of found) byId.set(s.id, { __name__: s.metric, ...s.labels });
+  }
+  return [...byId.values()].sort((a, b) => (a.__name__ < b.__name__ ? -1 : a.__name__ > b.__name__ ? 1 : 0));
+}
+
 export async function promSeries(
   store: AnalyticsStore,
   tenant: string,
   matches: readonly Expr[],
   range: DiscoveryRange,
   limit: number,
+  catalog?: SeriesCatalog,
 ): Promise<Labels[]> {
+  const listed = catalog && await fromCatalog(catalog, tenant, matches, range);
+  if (listed !== undefined) {
+    if (listed.length > limit) throw tooMany(limit);
+    return listed;
+  }
   const params: QueryParams = { cap: limit + 1 };
   const rows = await store.query<{ name: string; set: Labels }>(
     `SELECT any(metric) AS name, any(labels) AS set FROM series WHERE ${
@@ -57,10 +86,12 @@ export async function promSeries(
     } GROUP BY series_id ORDER BY name LIMIT {cap:UInt32}`,
     params,
   );
-  if (rows.length > limit) {
-    throw new LimitExceeded(`Cannot list series: more than ${limit} match; narrow match[] or the time range`);
-  }
+  if (rows.length > limit) throw tooMany(limit);
   return rows.map((r) => ({ __name__: r.name, ...r.set }));
+}
+
+function tooMany(limit: number): LimitExceeded {
+  return new LimitExceeded(`Cannot list series: more than ${limit} match; narrow match[] or the time range`);
 }
 
 export async function promLabelNames(
@@ -68,7 +99,10 @@ export async function promLabelNames(
   tenant: string,
   matches: readonly Expr[],
   range: DiscoveryRange,
+  catalog?: SeriesCatalog,
 ): Promise<string[]> {
+  const names = await catalog?.labelNames(tenant, selectorsOf(matches), range.start, range.end);
+  if (names !== undefined) return names;
   const params: QueryParams = {};
   const rows = await store.query<{ name: string }>(
     `SELECT DISTINCT arrayJoin(mapKeys(labels)) AS name FROM series WHERE ${
@@ -85,7 +119,13 @@ export async function promLabelValues(
   name: string,
   matches: readonly Expr[],
   range: DiscoveryRange,
+  catalog?: SeriesCatalog,
 ): Promise<string[]> {
+  if (name !== "__name__" && !isValidLabelName(name)) {
+    throw new ValidationError(`invalid label name: "${name}"`);
+  }
+  const values = await catalog?.labelValues(tenant, name, selectorsOf(matches), range.start, range.end);
+  if (values !== undefined) return values;
   const params: QueryParams = {};
   const condition = where(tenant, matches, range, params);
   if (name === "__name__") {

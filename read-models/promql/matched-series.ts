@@ -11,6 +11,7 @@
  * const sql = `… WHERE series_id IN (${idList(matched)}) …`;
  */
 import type { AnalyticsStore, QueryParams } from "../../domain/ports/analytics-store.ts";
+import type { CatalogSeries, SeriesCatalog } from "../../domain/ports/series-catalog.ts";
 import type { Matcher } from "./ast.ts";
 import { seriesWhere } from "./selector-sql.ts";
 
@@ -30,6 +31,8 @@ export interface MatchOptions {
   /** Only these labels of each series (`__name__` is always in `names`). */
   readonly labels?: readonly string[];
   readonly settings?: Record<string, string | number>;
+  /** Asked first; the `series` table answers what it hands back. */
+  readonly catalog?: SeriesCatalog;
 }
 
 interface Row {
@@ -47,6 +50,8 @@ export async function matchedSeries(
   to: number,
   options: MatchOptions,
 ): Promise<MatchedSeries> {
+  const found = await options.catalog?.match(tenant, matchers, from, to);
+  if (found !== undefined) return fromCatalog(found, options);
   const params: QueryParams = { cap: options.cap };
   const where = seriesWhere(tenant, matchers, from, to, params);
   // Only the labels an aggregation groups by: a whole Map per series is most of the bytes.
@@ -68,6 +73,21 @@ export async function matchedSeries(
     names: rows.map((r) => r.name),
     sets: rows.map((r) => r.set),
     total: rows.length === 0 ? 0 : Number(rows[0].total),
+  };
+}
+
+function fromCatalog(found: readonly CatalogSeries[], options: MatchOptions): MatchedSeries {
+  const kept = found.length > options.cap ? found.slice(0, options.cap) : found;
+  const only = options.labels;
+  return {
+    ids: kept.map((s) => s.id),
+    names: kept.map((s) => s.metric),
+    sets: only === undefined ? kept.map((s) => s.labels) : kept.map((s) => {
+      const set: Record<string, string> = {};
+      for (const name of only) set[name] = s.labels[name] ?? "";
+      return set;
+    }),
+    total: found.length,
   };
 }
 

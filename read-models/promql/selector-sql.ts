@@ -19,6 +19,7 @@
  */
 import { LimitExceeded } from "../../domain/errors.ts";
 import type { AnalyticsStore, QueryParams } from "../../domain/ports/analytics-store.ts";
+import type { SeriesCatalog } from "../../domain/ports/series-catalog.ts";
 import type { Matcher } from "./ast.ts";
 import type { SampleSource } from "./evaluate.ts";
 import type { RawSeries } from "./values.ts";
@@ -86,7 +87,12 @@ interface SelectedRow {
  */
 export const QUERY_SETTINGS = { output_format_json_quote_denormals: 1, max_query_size: 64 << 20 } as const;
 
-export function clickHouseSource(store: AnalyticsStore, tenant: string, limits: SelectLimits): SampleSource {
+export function clickHouseSource(
+  store: AnalyticsStore,
+  tenant: string,
+  limits: SelectLimits,
+  catalog?: SeriesCatalog,
+): SampleSource {
   let samplesRead = 0;
   const settings = { ...QUERY_SETTINGS, max_execution_time: limits.maxExecutionSeconds };
   return {
@@ -97,11 +103,13 @@ export function clickHouseSource(store: AnalyticsStore, tenant: string, limits: 
         request,
         { ...settings, max_rows_to_read: limits.maxSamples },
         limits.maxSeries,
+        catalog,
       ),
     async select(matchers, from, to) {
       const matched = await matchedSeries(store, tenant, matchers, from, to, {
         cap: limits.maxSeries + 1,
         settings,
+        catalog,
       });
       if (matched.ids.length > limits.maxSeries) {
         throw new LimitExceeded(

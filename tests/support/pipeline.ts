@@ -7,7 +7,7 @@ import { openSqliteLog } from "../../adapters/embedded-log/sqlite-log.ts";
 import type { CommandLog } from "../../domain/ports/command-log.ts";
 import { Projector } from "../../adapters/projector.ts";
 import type { AnalyticsStore } from "../../domain/ports/analytics-store.ts";
-import { rawProjection } from "../../projections/raw.ts";
+import { rawProjection, type RawProjectionOptions } from "../../projections/raw.ts";
 import { rollupProjection } from "../../projections/rollup.ts";
 import { sharedStore, uniqueName } from "./analytics.ts";
 
@@ -36,6 +36,7 @@ export async function openPipeline(
     allowedLatenessMs?: number;
     maxRecords?: number;
     openLog?: () => Promise<PipelineLog>;
+    seriesSeen?: RawProjectionOptions["seriesSeen"];
   } = {},
 ): Promise<Pipeline> {
   const { log, topic: TOPIC, cleanup } = await (options.openLog ?? sqliteLog)();
@@ -44,9 +45,14 @@ export async function openPipeline(
   const rawName = uniqueName("raw");
   const rollupName = uniqueName("rollup");
   const projectors = [
-    new Projector(rawProjection({ topic: TOPIC, name: rawName }), log, store, {
-      maxRecords: options.maxRecords ?? 7,
-    }),
+    new Projector(
+      rawProjection({ topic: TOPIC, name: rawName, seriesSeen: options.seriesSeen }),
+      log,
+      store,
+      {
+        maxRecords: options.maxRecords ?? 7,
+      },
+    ),
     new Projector(
       rollupProjection({
         topic: TOPIC,

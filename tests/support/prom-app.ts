@@ -9,6 +9,7 @@ import { TenantDirectory } from "../../adapters/http/tenants.ts";
 import { Telemetry } from "../../adapters/telemetry.ts";
 import { defaultLabelLimits } from "../../domain/label-rules.ts";
 import type { RangeResultCache } from "../../read-models/promql/result-cache.ts";
+import { SeriesIndex } from "../../read-models/series-index.ts";
 import { uniqueName } from "./analytics.ts";
 import { openPipeline, type Pipeline, TOPIC } from "./pipeline.ts";
 
@@ -50,9 +51,18 @@ export const defaultPromLimits: PrometheusLimits = {
 };
 
 export async function openPromApp(
-  options: { limits?: Partial<PrometheusLimits>; now?: () => number; cache?: RangeResultCache } = {},
+  options: {
+    limits?: Partial<PrometheusLimits>;
+    now?: () => number;
+    cache?: RangeResultCache;
+    /** Where selectors are resolved: the in-process index fed by the raw projection (as `main.ts` runs it) or the series table. */
+    catalog?: "index" | "table";
+  } = {},
 ): Promise<PromApp> {
-  const pipeline = await openPipeline();
+  const index = options.catalog === "table" ? undefined : new SeriesIndex();
+  const pipeline = await openPipeline({
+    seriesSeen: index && ((tenant, series, day) => index.addNow(tenant, [series], day)),
+  });
   const acme = uniqueName("acme");
   const globex = uniqueName("globex");
   const telemetry = new Telemetry();
@@ -72,6 +82,7 @@ export async function openPromApp(
     },
     prometheus: {
       store: pipeline.store,
+      catalog: index,
       limits: { ...defaultPromLimits, ...options.limits },
       now: options.now ?? Date.now,
       logError: (e) => console.error(e),
