@@ -17,6 +17,9 @@ import { clickHouseSource } from "../read-models/promql/selector-sql.ts";
 import { rangeQuery } from "../read-models/promql/run-query.ts";
 import { runSampleQuery, type SampleQuery } from "../read-models/sample-query.ts";
 import { ensureSchema } from "../read-models/schema.ts";
+import { SeriesIndex } from "../read-models/series-index.ts";
+import { loadSeriesCatalog } from "../read-models/series-table-catalog.ts";
+import type { SeriesCatalog } from "../domain/ports/series-catalog.ts";
 import { argValue, workDir } from "./proc.ts";
 
 const args = Deno.args;
@@ -105,15 +108,24 @@ async function main(): Promise<void> {
     console.log(`loaded ${SERIES} series in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }
   const limits = { maxSeries: 1_000_000, maxSamples: 1e10, maxExecutionSeconds: 120, maxPoints: 11_000 };
-  const promql = (query: string, span: number, step: number) => (s: AnalyticsStore) =>
-    rangeQuery(clickHouseSource(s, "bench", limits), query, { start: now - span, end: now, step }, limits);
-  const sampleQuery = (q: SampleQuery) => (s: AnalyticsStore) =>
+  // Each case runs with selectors resolved by the series table and by the in-process index.
+  const index = new SeriesIndex();
+  await loadSeriesCatalog(store, index);
+  type Run = (s: AnalyticsStore, catalog?: SeriesCatalog) => Promise<unknown>;
+  const promql = (query: string, span: number, step: number): Run => (s, catalog) =>
+    rangeQuery(
+      clickHouseSource(s, "bench", limits, catalog),
+      query,
+      { start: now - span, end: now, step },
+      limits,
+    );
+  const sampleQuery = (q: SampleQuery): Run => (s, catalog) =>
     runSampleQuery(s, "bench", q, { now, retention: RETENTION, allowedLatenessMs: 300_000 }, {
       maxPointsPerSeries: 11_000,
       maxSeries: 1_000_000,
       maxExecutionSeconds: 120,
-    });
-  const cases: [string, (s: AnalyticsStore) => Promise<unknown>][] = [
+    }, catalog);
+  const cases: [string, Run][] = [
     ['bench_cpu{host="h42"}, 1 h, step 60 s', promql('bench_cpu{host="h42"}', HOUR, 60_000)],
     ["avg by (region) (bench_cpu), 1 h, step 60 s", promql("avg by (region) (bench_cpu)", HOUR, 60_000)],
     [
@@ -145,7 +157,14 @@ async function main(): Promise<void> {
     ],
   ];
   console.log(`load average ${Deno.loadavg()[0].toFixed(1)}`);
-  for (const [name, run] of cases) {
+  for (
+    const [name, run] of cases.flatMap(([n, r]) =>
+      [[`${n} [series table]`, r], [`${n} [series index]`, (s: AnalyticsStore) => r(s, index)]] as [
+        string,
+        Run,
+      ][]
+    )
+  ) {
     const statements = new Map<string, number[]>();
     const measured = metered(store, statements);
     await run(store);
