@@ -162,23 +162,23 @@ function tierSql(
 ): string {
   params[`${tier}From`] = from;
   params[`${tier}To`] = to;
-  const group = `${scope.group("r.series_id")} AS g`;
+  const group = `${scope.group("r.series_id")} AS gi, ${scope.label("gi")} AS g`;
   if (tier === "raw") {
     return `SELECT ${group}, intDiv(toUnixTimestamp64Milli(r.ts), {step:Int64}) * {step:Int64} AS t,
         ${rawAggregate(q.agg)} AS v
-      FROM samples AS r ${scope.join("r.series_id")}
+      FROM samples AS r
       WHERE r.tenant = {tenant:String} AND ${scope.filter("r.series_id")}
         AND r.ts >= fromUnixTimestamp64Milli({rawFrom:Int64}) AND r.ts < fromUnixTimestamp64Milli({rawTo:Int64})
         AND NOT isNaN(r.value)
-      GROUP BY g, t`;
+      GROUP BY gi, t`;
   }
   const table = tier === "1m" ? "rollup_1m" : "rollup_1h";
   return `SELECT ${group}, intDiv(toUnixTimestamp(r.bucket) * 1000, {step:Int64}) * {step:Int64} AS t,
       ${rollupAggregate(q.agg)} AS v
-    FROM ${table} AS r ${scope.join("r.series_id")}
+    FROM ${table} AS r
     WHERE r.tenant = {tenant:String} AND ${scope.filter("r.series_id")}
       AND r.bucket >= toDateTime(intDiv({${tier}From:Int64}, 1000)) AND r.bucket < toDateTime(intDiv({${tier}To:Int64}, 1000))
-    GROUP BY g, t`;
+    GROUP BY gi, t`;
 }
 
 interface Row {
@@ -226,7 +226,7 @@ export async function runSampleQuery(
     parts.push(tierSql(q, "raw", plan.tier === "raw" ? plan.from : plan.rawFrom!, plan.to, scope, params));
   }
   const rows = await store.query<Row>(
-    `SELECT * FROM (${parts.join("\nUNION ALL\n")}) ORDER BY t`,
+    `SELECT g, t, v FROM (${parts.join("\nUNION ALL\n")}) ORDER BY t`,
     params,
     settings,
   );

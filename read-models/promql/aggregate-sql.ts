@@ -91,18 +91,18 @@ export async function aggregateInstant(
   // Per series, its samples sorted by time, each paired with the next one's time: a
   // sort of a few hundred values per series where a window function sorted them all.
   const rows = await store.query<{ g: unknown; k: number; v: number | string }>(
-    `SELECT g, k, ${aggregateSql(request.op)} AS v
+    `SELECT ${scope.label("gi")} AS g, k, ${aggregateSql(request.op)} AS v
      FROM (
-       SELECT g, p.1.2 AS value, p.1.1 AS t,
+       SELECT gi, p.1.2 AS value, p.1.1 AS t,
          p.2 AS next, bitAnd(reinterpretAsUInt64(value), 0xfff7ffffffffffff) = 0x7ff0000000000002 AS stale
        FROM (
-         SELECT ${scope.group("x.series_id")} AS g, x.s AS s
+         SELECT ${scope.group("x.series_id")} AS gi, x.s AS s
          FROM (
            SELECT series_id, arraySort(groupArray((toUnixTimestamp64Milli(ts), value))) AS s FROM samples
            WHERE tenant = {tenant:String} AND ${scope.filter("series_id")}
              AND ts > fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})
            GROUP BY series_id
-         ) AS x ${scope.join("x.series_id")}
+         ) AS x
        )
        ARRAY JOIN arrayZip(s, arrayPushBack(arrayPopFront(arrayMap(x -> x.1, s)), toInt64(9e18))) AS p
      )
@@ -111,7 +111,7 @@ export async function aggregateInstant(
        toUInt64(greatest(0, least({steps:Int64}, toInt64(ceil((least(next, t + {lookback:Int64}) - {start:Int64}) / {step:Int64})))))
      ) AS k
      WHERE NOT stale
-     GROUP BY g, k`,
+     GROUP BY gi, k`,
     params,
     own,
   );

@@ -5,13 +5,13 @@
  * from id to group index. Past that, reading every id out of the engine and writing it
  * back twice costs more than the statement itself (a count over 100k series spent 2–3
  * CPU-s on its lists), so a wide selection keeps the label filter inside the statement:
- * a semi-join on the `series` table for the filter and a join on the same rows for each
- * series' group values.
+ * a semi-join on the `series` table for the filter, and the id → group map built by the
+ * engine from the same rows.
  *
  * @example
  * const scope = seriesScope(matched, groupIndex(matched, by), wide);
- * const sql = `SELECT ${scope.group("r.series_id")} AS g … FROM samples AS r ${scope.join("r.series_id")}
- *   WHERE ${scope.filter("r.series_id")} …`;
+ * const sql = `SELECT ${scope.group("r.series_id")} AS gi, ${scope.label("gi")} AS g, …
+ *   FROM samples AS r WHERE ${scope.filter("r.series_id")} … GROUP BY gi, …`;
  * const labels = scope.groups[scope.resolve(row.g)];
  */
 import type { QueryParams } from "../../domain/ports/analytics-store.ts";
@@ -36,10 +36,10 @@ export interface WideSelection {
 export interface SeriesScope {
   /** A condition on the series id column. */
   filter(column: string): string;
-  /** A `JOIN` clause to put after the table the id column belongs to, or nothing. */
-  join(column: string): string;
-  /** The expression of a series' group: a group index, or the group's label values. */
+  /** The expression of a series' group number, to group by. */
   group(column: string): string;
+  /** What a row carries out for its group number: the number itself, or the group's label values. */
+  label(group: string): string;
   /** Labels of each group met so far, indexed by `resolve`. */
   readonly groups: readonly Record<string, string>[];
   /** The index in `groups` of a row's group value. */
@@ -52,14 +52,19 @@ export function namedScope(matched: MatchedSeries, by: readonly string[] | undef
   const ids = idList(matched);
   return {
     filter: (column) => `${column} IN (${ids})`,
-    join: () => "",
     group: (column) => `transform(${column}, [${ids}], [${groupOf.join(",")}], 0)`,
+    label: (group) => group,
     groups,
     resolve: (g) => Number(g),
   };
 }
 
-/** The wide scope: the selection's filter and group values joined from the `series` table. */
+/**
+ * The wide scope: the selection's filter as a semi-join, and the map from id to group
+ * built inside the engine by one scalar subquery over the same `series` rows (ids, each
+ * one's dense group number, the groups' label values as JSON), which `transform` reads
+ * as constant arrays as it does the narrow scope's literals.
+ */
 export function filteredScope(selection: WideSelection): SeriesScope {
   const { params, by } = selection;
   const where = seriesWhere(selection.tenant, selection.matchers, selection.from, selection.to, params);
@@ -68,15 +73,16 @@ export function filteredScope(selection: WideSelection): SeriesScope {
     params[`wb${i}`] = name;
     return `any(labels[{wb${i}:String}])`;
   });
-  const list = values.length === 0 ? "emptyArrayString()" : `[${values.join(", ")}]`;
+  const key = `toJSONString(${values.length === 0 ? "emptyArrayString()" : `[${values.join(", ")}]`})`;
+  const groups = `(SELECT tuple(ids, arrayEnumerateDense(keys), arrayDistinct(keys))
+    FROM (SELECT groupArray(id) AS ids, groupArray(k) AS keys
+          FROM (SELECT series_id AS id, ${key} AS k FROM series WHERE ${where} GROUP BY series_id)))`;
   const grouping = new Grouping(by);
   return {
     filter: (column) => `${column} IN (SELECT series_id FROM series WHERE ${where})`,
-    join: (column) =>
-      `INNER JOIN (SELECT series_id, ${list} AS wide_group FROM series WHERE ${where} GROUP BY series_id)
-       AS wide ON ${column} = wide.series_id`,
-    group: () => "wide.wide_group",
+    group: (column) => `transform(${column}, ${groups}.1, ${groups}.2, 0)`,
+    label: (group) => `${groups}.3[${group}]`,
     groups: grouping.groups,
-    resolve: (g) => grouping.indexOf(g as string[]),
+    resolve: (g) => grouping.indexOf(JSON.parse(String(g))),
   };
 }
