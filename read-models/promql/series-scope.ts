@@ -9,7 +9,9 @@
  * engine from the same rows.
  *
  * @example
- * const scope = seriesScope(matched, groupIndex(matched, by), wide);
+ * const scope = matched.total > WIDE_SERIES
+ *   ? filteredScope({ tenant, matchers, from, to, by, params })
+ *   : namedScope(matched, by);
  * const sql = `SELECT ${scope.group("r.series_id")} AS gi, ${scope.label("gi")} AS g, …
  *   FROM samples AS r WHERE ${scope.filter("r.series_id")} … GROUP BY gi, …`;
  * const labels = scope.groups[scope.resolve(row.g)];
