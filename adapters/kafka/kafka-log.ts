@@ -12,8 +12,7 @@
  * await log.ensureTopic("metrics.samples", 8);
  * await log.append("metrics.samples", [{ partition: 3, key: "acme", value }], { idempotencyKey });
  */
-import { Buffer } from "node:buffer";
-import { type Admin, Kafka, logLevel, type TopicMessages } from "kafkajs";
+import { type Admin, Kafka, logLevel } from "kafkajs";
 import type {
   AppendOptions,
   AppendResult,
@@ -35,12 +34,12 @@ import {
   produceSettings,
 } from "./log-settings.ts";
 import { createCluster, type KafkaCluster } from "./kafka-cluster.ts";
-import { KeyedAppends } from "./keyed-appends.ts";
+import { LogAppends } from "./log-appends.ts";
 import { PartitionReader } from "./partition-reader.ts";
 import { ProduceQueue, type ProduceQueueOptions } from "./produce-queue.ts";
 import { commitFromOutside } from "./offset-commit.ts";
 import { retriable } from "./retriable.ts";
-import { assertPartitions, TopicCatalog } from "./topic-catalog.ts";
+import { TopicCatalog } from "./topic-catalog.ts";
 
 export interface KafkaLogOptions {
   readonly brokers: readonly string[];
@@ -73,11 +72,9 @@ export class KafkaCommandLog implements CommandLog {
   readonly #admin: Admin;
   readonly #cluster: KafkaCluster;
   readonly #reader: PartitionReader;
-  readonly #plain: ProduceQueue;
-  readonly #keyed: ProduceQueue;
   readonly #keys: IdempotencyWindow;
   readonly #keysTopic: KeysTopic;
-  readonly #appends: KeyedAppends;
+  readonly #appends: LogAppends;
   readonly #topics: TopicCatalog;
   readonly #members = new MemberRegistry();
   readonly #consumerSettings: GroupConsumerSettings;
@@ -108,10 +105,10 @@ export class KafkaCommandLog implements CommandLog {
     };
     this.#keysTopic = keysTopic(options);
     this.#keys = new IdempotencyWindow(this.#reader, { ...this.#keysTopic, now: options.now ?? Date.now });
-    this.#plain = new ProduceQueue(() => this.#kafka.producer(producerSettings), produce);
+    const plain = new ProduceQueue(() => this.#kafka.producer(producerSettings), produce);
     const transactionalId = options.transactionalId ??
       `${options.clientId ?? "lookout"}-${crypto.randomUUID()}`;
-    this.#keyed = new ProduceQueue(
+    const keyed = new ProduceQueue(
       () =>
         this.#kafka.producer({
           ...producerSettings,
@@ -121,13 +118,13 @@ export class KafkaCommandLog implements CommandLog {
       produce,
       this.#keys,
     );
-    this.#appends = new KeyedAppends(this.#keys, this.#keyed, produce.ackTimeoutMs);
+    this.#appends = new LogAppends(plain, keyed, this.#keys, produce.ackTimeoutMs);
     this.#consumerSettings = consumerSettings(options);
   }
 
   /** Bytes of appends not yet acknowledged by the broker. */
   get pendingBytes(): number {
-    return this.#plain.pendingBytes + this.#keyed.pendingBytes;
+    return this.#appends.pendingBytes;
   }
 
   async ensureTopic(topic: string, partitions: number): Promise<void> {
@@ -142,17 +139,12 @@ export class KafkaCommandLog implements CommandLog {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     await this.#connect();
-    const count = await this.#topics.partitionCount(topic, "append");
-    assertPartitions(topic, count, records);
-    const data: TopicMessages = {
+    return await this.#appends.append(
       topic,
-      messages: records.map((r) => ({ partition: r.partition, key: r.key, value: asBuffer(r.value) })),
-    };
-    if (options.idempotencyKey === undefined) {
-      await this.#plain.send([data]);
-      return { duplicate: false };
-    }
-    return { duplicate: await this.#appends.append(`${topic}\u0000${options.idempotencyKey}`, data) };
+      await this.#topics.partitionCount(topic, "append"),
+      records,
+      options,
+    );
   }
 
   async read(topic: string, partition: number, fromOffset: number, maxRecords: number): Promise<LogRecord[]> {
@@ -210,8 +202,7 @@ export class KafkaCommandLog implements CommandLog {
     if (!this.#connected) return;
     await this.#connected.catch(() => {});
     await Promise.allSettled([
-      this.#plain.close(),
-      this.#keyed.close(),
+      this.#appends.close(),
       this.#admin.disconnect(),
       this.#cluster.disconnect(),
     ]);
@@ -231,9 +222,4 @@ export class KafkaCommandLog implements CommandLog {
 
 export function openKafkaLog(options: KafkaLogOptions): KafkaCommandLog {
   return new KafkaCommandLog(options);
-}
-
-/** A view on the same bytes: kafkajs writes Buffers as they are and copies anything else. */
-function asBuffer(value: Uint8Array): Buffer {
-  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }

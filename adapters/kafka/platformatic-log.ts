@@ -10,7 +10,6 @@
  * await log.ensureTopic("metrics.samples", 8);
  * await log.append("metrics.samples", [{ partition: 3, key: "acme", value }], { idempotencyKey });
  */
-import { Buffer } from "node:buffer";
 import {
   Admin,
   Consumer,
@@ -18,7 +17,6 @@ import {
   ListOffsetTimestamps,
   type TopicWithPartitionAndOffset,
 } from "@platformatic/kafka";
-import type { TopicMessages } from "kafkajs";
 import type {
   AppendOptions,
   AppendResult,
@@ -39,7 +37,7 @@ import {
   produceSettings,
 } from "./log-settings.ts";
 import type { KafkaLogOptions } from "./kafka-log.ts";
-import { KeyedAppends } from "./keyed-appends.ts";
+import { LogAppends } from "./log-appends.ts";
 import {
   committedOffsets,
   consumePlatformaticGroup,
@@ -57,9 +55,7 @@ export class PlatformaticCommandLog implements CommandLog {
   readonly #consumer: Consumer;
   readonly #reader: PlatformaticReader;
   readonly #topics: PlatformaticTopics;
-  readonly #plain: ProduceQueue;
-  readonly #keyed: ProduceQueue;
-  readonly #appends: KeyedAppends;
+  readonly #appends: LogAppends;
   readonly #keysTopic: KeysTopic;
   readonly #members = new MemberRegistry();
   readonly #consumerSettings: GroupConsumerSettings;
@@ -85,20 +81,25 @@ export class PlatformaticCommandLog implements CommandLog {
     const producer = { ...this.#client, retries: true, retryDelay: 100 };
     this.#keysTopic = keysTopic(options);
     const keys = new IdempotencyWindow(this.#reader, { ...this.#keysTopic, now: options.now ?? Date.now });
-    this.#plain = new ProduceQueue(() => platformaticProducer(producer), produce);
+    const plain = new ProduceQueue(() => platformaticProducer(producer), produce);
     const transactionalId = options.transactionalId ?? `${clientId}-${crypto.randomUUID()}`;
-    this.#keyed = new ProduceQueue(
-      () => platformaticProducer({ ...producer, transactionalId }, (written) => this.#awaitStable(written)),
+    const keyed = new ProduceQueue(
+      () =>
+        platformaticProducer(
+          // The client's request timeout is also what it asks as the transaction timeout.
+          { ...producer, transactionalId, timeout: options.transactionTimeoutMs ?? 10_000 },
+          (written) => this.#awaitStable(written),
+        ),
       produce,
       keys,
     );
-    this.#appends = new KeyedAppends(keys, this.#keyed, produce.ackTimeoutMs);
+    this.#appends = new LogAppends(plain, keyed, keys, produce.ackTimeoutMs);
     this.#consumerSettings = consumerSettings(options);
   }
 
   /** Bytes of appends not yet acknowledged by the broker. */
   get pendingBytes(): number {
-    return this.#plain.pendingBytes + this.#keyed.pendingBytes;
+    return this.#appends.pendingBytes;
   }
 
   async ensureTopic(topic: string, partitions: number): Promise<void> {
@@ -113,16 +114,12 @@ export class PlatformaticCommandLog implements CommandLog {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     await this.#connect();
-    await this.#topics.checkPartitions(topic, records);
-    const data: TopicMessages = {
+    return await this.#appends.append(
       topic,
-      messages: records.map((r) => ({ partition: r.partition, key: r.key, value: asBuffer(r.value) })),
-    };
-    if (options.idempotencyKey === undefined) {
-      await this.#plain.send([data]);
-      return { duplicate: false };
-    }
-    return { duplicate: await this.#appends.append(`${topic}\u0000${options.idempotencyKey}`, data) };
+      await this.#topics.partitionCount(topic, "append"),
+      records,
+      options,
+    );
   }
 
   async read(topic: string, partition: number, fromOffset: number, maxRecords: number): Promise<LogRecord[]> {
@@ -185,8 +182,7 @@ export class PlatformaticCommandLog implements CommandLog {
     if (!this.#connected) return;
     await this.#connected.catch(() => {});
     await Promise.allSettled([
-      this.#plain.close(),
-      this.#keyed.close(),
+      this.#appends.close(),
       this.#admin.close(),
       this.#consumer.close(true),
     ]);
@@ -226,8 +222,4 @@ export class PlatformaticCommandLog implements CommandLog {
 
 export function openPlatformaticLog(options: KafkaLogOptions): PlatformaticCommandLog {
   return new PlatformaticCommandLog(options);
-}
-
-function asBuffer(value: Uint8Array): Buffer {
-  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }

@@ -6,8 +6,7 @@
  */
 import type { Admin, Consumer } from "@platformatic/kafka";
 import { NotFound } from "../../domain/errors.ts";
-import type { OutgoingRecord } from "../../domain/ports/command-log.ts";
-import { assertPartitions, type TopicSettings } from "./topic-catalog.ts";
+import type { TopicSettings } from "./topic-catalog.ts";
 
 export class PlatformaticTopics {
   readonly #partitions = new Map<string, number>();
@@ -45,10 +44,6 @@ export class PlatformaticTopics {
     if (known === 0) throw new NotFound(`Cannot ${action}: topic "${topic}" does not exist`);
     this.#partitions.set(topic, known);
     return known;
-  }
-
-  async checkPartitions(topic: string, records: readonly OutgoingRecord[]): Promise<void> {
-    assertPartitions(topic, await this.partitionCount(topic, "append"), records);
   }
 
   async #count(topic: string): Promise<number> {

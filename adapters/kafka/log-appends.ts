@@ -1,25 +1,58 @@
 /**
- * Keyed appends of the Kafka command log, whichever client carries them: callers racing
- * on one key in this process wait for the first attempt, a key another process appended
- * is a duplicate without a transaction, and the rest go to the transactional queue,
- * which decides the keys again when it assembles the transaction (`ProduceQueue`).
+ * Appends of the Kafka command log, whichever client carries them. Plain appends go to
+ * the idempotent queue. For keyed ones, callers racing on one key in this process wait
+ * for the first attempt, a key another process appended is a duplicate without a
+ * transaction, and the rest go to the transactional queue, which decides the keys again
+ * when it assembles the transaction (`ProduceQueue`).
  */
+import { Buffer } from "node:buffer";
 import type { TopicMessages } from "kafkajs";
 import { Unavailable } from "../../domain/errors.ts";
+import type { AppendOptions, AppendResult, OutgoingRecord } from "../../domain/ports/command-log.ts";
 import type { IdempotencyWindow } from "./idempotency-window.ts";
 import type { ProduceQueue } from "./produce-queue.ts";
+import { assertPartitions } from "./topic-catalog.ts";
 
-export class KeyedAppends {
+export class LogAppends {
   readonly #inflight = new Map<string, Promise<boolean>>();
 
   constructor(
-    private readonly keys: Pick<IdempotencyWindow, "seen" | "record">,
+    private readonly plain: ProduceQueue,
     private readonly queue: ProduceQueue,
+    private readonly keys: Pick<IdempotencyWindow, "seen" | "record">,
     private readonly ackTimeoutMs: number,
   ) {}
 
+  /** Bytes of appends not yet acknowledged by the broker. */
+  get pendingBytes(): number {
+    return this.plain.pendingBytes + this.queue.pendingBytes;
+  }
+
+  /** Appends to a topic of `partitions` partitions. */
+  async append(
+    topic: string,
+    partitions: number,
+    records: readonly OutgoingRecord[],
+    options: AppendOptions,
+  ): Promise<AppendResult> {
+    assertPartitions(topic, partitions, records);
+    const data: TopicMessages = {
+      topic,
+      messages: records.map((r) => ({ partition: r.partition, key: r.key, value: asBuffer(r.value) })),
+    };
+    if (options.idempotencyKey === undefined) {
+      await this.plain.send([data]);
+      return { duplicate: false };
+    }
+    return { duplicate: await this.#keyed(`${topic}\u0000${options.idempotencyKey}`, data) };
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.plain.close(), this.queue.close()]);
+  }
+
   /** Appends `data` under `key` (already scoped to its topic); `true` when it was a duplicate. */
-  async append(key: string, data: TopicMessages): Promise<boolean> {
+  async #keyed(key: string, data: TopicMessages): Promise<boolean> {
     for (;;) {
       const earlier = this.#inflight.get(key);
       if (!earlier) break;
@@ -67,4 +100,9 @@ export class KeyedAppends {
       clearTimeout(timer);
     }
   }
+}
+
+/** A view on the same bytes: the clients write Buffers as they are and copy anything else. */
+function asBuffer(value: Uint8Array): Buffer {
+  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }
