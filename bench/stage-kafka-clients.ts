@@ -17,17 +17,10 @@
 import { KAFKA_CLIENTS, type KafkaClient, openKafkaClientLog } from "../adapters/kafka/kafka-client.ts";
 import { startKafka } from "./kafka-broker.ts";
 import { argValue, cpuSeconds, fmt, lineReader, workDir, writeResult } from "./proc.ts";
-import { fillLog, type RecordShape, recordTemplates } from "./sample-records.ts";
+import { BODIES_10K, fillLog, recordTemplates } from "./sample-records.ts";
 
 const args = Deno.args;
-const SHAPE: RecordShape = {
-  tenant: "bench",
-  series: 100_000,
-  seriesPerBody: 10_000,
-  pointsPerLine: 1,
-  partitions: 8,
-  stepMs: 10_000,
-};
+const SHAPE = BODIES_10K;
 
 type Phase = "produce" | "consume";
 
