@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 import { z } from "zod";
 import { openSqliteLog } from "./adapters/embedded-log/sqlite-log.ts";
-import { openKafkaLog } from "./adapters/kafka/kafka-log.ts";
+import { KAFKA_CLIENTS, openKafkaClientLog } from "./adapters/kafka/kafka-client.ts";
 import { openClickHouseStore } from "./adapters/clickhouse/clickhouse-store.ts";
 import { createApp } from "./adapters/http/app.ts";
 import { defaultTenantLimits, IngestLimits } from "./adapters/http/ingest-limits.ts";
@@ -134,6 +134,7 @@ export const Config = z.object({
     error: "LOOKOUT_KAFKA_BROKERS must be host:port[,host:port…]",
   }).optional(),
   LOOKOUT_KAFKA_CLIENT_ID: z.string().min(1).default("lookout"),
+  LOOKOUT_KAFKA_CLIENT: z.enum(KAFKA_CLIENTS).default("kafkajs"),
   LOOKOUT_KAFKA_REPLICATION_FACTOR: positiveInt.default(1),
   LOOKOUT_KAFKA_ACK_TIMEOUT_MS: positiveInt.default(5000),
   LOOKOUT_KAFKA_BUFFER_BYTES: positiveInt.default(64 * 1024 * 1024),
@@ -201,7 +202,7 @@ function openLog(config: Config): CommandLog {
       idempotencyWindowMs,
     });
   }
-  return openKafkaLog({
+  return openKafkaClientLog(config.LOOKOUT_KAFKA_CLIENT, {
     brokers: config.LOOKOUT_KAFKA_BROKERS.split(","),
     clientId: config.LOOKOUT_KAFKA_CLIENT_ID,
     replicationFactor: config.LOOKOUT_KAFKA_REPLICATION_FACTOR,

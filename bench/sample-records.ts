@@ -23,6 +23,16 @@ export interface RecordShape {
   readonly stepMs: number;
 }
 
+/** Ingest's steady 10k×1 workload: bodies of 10k series × 1 point over 100k series, 8 partitions. */
+export const BODIES_10K: RecordShape = {
+  tenant: "bench",
+  series: 100_000,
+  seriesPerBody: 10_000,
+  pointsPerLine: 1,
+  partitions: 8,
+  stepMs: 10_000,
+};
+
 /** Per (body group, partition): the encoded record and where its sample columns start. */
 export interface RecordTemplate {
   readonly partition: number;

@@ -1,9 +1,10 @@
 /**
  * Stage `e2e`: samples/s from the first POST until a count over the query API returns
  * the full total, for the real program (`main.ts`, embedded log + chDB, as a
- * subprocess; also with its log on a Kafka broker started here, `lookout-kafka`) and for
+ * subprocess; also with its log on a Kafka broker started here, `lookout-kafka` through kafkajs and
+ * `lookout-kafka-platformatic` through @platformatic/kafka) and for
  * VictoriaMetrics on the same samples, each fed by `loadgen.ts` in its own process. For
- * `lookout-kafka` the server CPU is Lookout's plus the broker's, both on this machine.
+ * the Kafka targets the server CPU is Lookout's plus the broker's, both on this machine.
  *
  * Each server first gets one warm-up round (every series new, reported as "cold"),
  * is waited on until it has all of it, then gets `--rounds` more rounds over the same
@@ -25,7 +26,7 @@
  * for the rollup projection to catch up and reports when it did.
  *
  * deno run -A bench/stage-e2e.ts [--quick] [--rounds N] [--points-per-line N] [--cpu-prof DIR]
- *   [--concurrency N] [--only lookout-normal,lookout-full,lookout-kafka,vm-json,vm-influx] [--out file]
+ *   [--concurrency N] [--only lookout-normal,lookout-full,lookout-kafka,lookout-kafka-platformatic,vm-json,vm-influx] [--out file]
  *   (--cpu-prof: V8 CPU profiles of the Lookout server processes into DIR)
  */
 import { join } from "node:path";
@@ -120,12 +121,16 @@ function spawnLogged(command: string, commandArgs: string[], options: Deno.Comma
   return { child, stop };
 }
 
-function lookout(sync: "normal" | "full" | "kafka"): Target {
+function lookout(sync: "normal" | "full" | "kafka" | "kafka-platformatic"): Target {
   return {
     id: `lookout-${sync}`,
-    name: sync === "kafka" ? "Lookout (log on Kafka, same machine)" : `Lookout (log sync=${sync})`,
+    name: sync === "kafka"
+      ? "Lookout (log on Kafka, same machine)"
+      : sync === "kafka-platformatic"
+      ? "Lookout (log on Kafka, @platformatic/kafka)"
+      : `Lookout (log sync=${sync})`,
     async start(dir, port) {
-      const kafka = sync === "kafka" ? await startKafka(dir) : undefined;
+      const kafka = sync.startsWith("kafka") ? await startKafka(dir) : undefined;
       const profile = argValue(args, "--cpu-prof");
       const flags = profile === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profile}`];
       const { child, stop: stopLookout } = spawnLogged(Deno.execPath(), ["run", "-A", ...flags, "main.ts"], {
@@ -134,7 +139,12 @@ function lookout(sync: "normal" | "full" | "kafka"): Target {
           PORT: String(port),
           LOOKOUT_DATA_DIR: join(dir, "data"),
           LOOKOUT_TENANTS: `bench:${API_KEY}`,
-          ...(kafka ? { LOOKOUT_KAFKA_BROKERS: kafka.brokers } : { LOOKOUT_LOG_SYNC: sync }),
+          ...(kafka
+            ? {
+              LOOKOUT_KAFKA_BROKERS: kafka.brokers,
+              LOOKOUT_KAFKA_CLIENT: sync === "kafka" ? "kafkajs" : "platformatic",
+            }
+            : { LOOKOUT_LOG_SYNC: sync }),
         },
       }, join(dir, "server.log"));
       const stop = async () => {
@@ -403,7 +413,7 @@ function hasVictoriaMetrics(): boolean {
   }
 }
 
-let targets: Target[] = [lookout("normal"), lookout("full"), lookout("kafka")];
+let targets: Target[] = [lookout("normal"), lookout("full"), lookout("kafka"), lookout("kafka-platformatic")];
 if (hasVictoriaMetrics()) targets.push(victoriaMetrics("vm-json"), victoriaMetrics("influx"));
 else console.error("e2e: victoria-metrics not found; run scripts/install-victoria-metrics.sh for the peer");
 const only = argValue(args, "--only")?.split(",");

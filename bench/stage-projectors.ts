@@ -22,18 +22,11 @@ import { rawProjection } from "../projections/raw.ts";
 import { ensureSchema } from "../read-models/schema.ts";
 import { startKafka } from "./kafka-broker.ts";
 import { argValue, cpuSeconds, fmt, lineReader, workDir, writeResult } from "./proc.ts";
-import { fillLog, type RecordShape } from "./sample-records.ts";
+import { BODIES_10K, fillLog } from "./sample-records.ts";
 
 const args = Deno.args;
 const TOPIC = "metrics.samples";
-const SHAPE: RecordShape = {
-  tenant: "bench",
-  series: 100_000,
-  seriesPerBody: 10_000,
-  pointsPerLine: 1,
-  partitions: 8,
-  stepMs: 10_000,
-};
+const SHAPE = BODIES_10K;
 
 if (args.includes("--member")) await member();
 else await stage();

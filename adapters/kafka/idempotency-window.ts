@@ -35,7 +35,10 @@ export class IdempotencyWindow implements KeyLedger {
   readonly #catchingUp = new Map<number, Promise<void>>();
   #prunedAt = 0;
 
-  constructor(private readonly reader: PartitionReader, private readonly options: IdempotencyWindowOptions) {
+  constructor(
+    private readonly reader: Pick<PartitionReader, "read">,
+    private readonly options: IdempotencyWindowOptions,
+  ) {
     this.#next = Array.from({ length: options.partitions }, () => 0);
   }
 

@@ -12,9 +12,7 @@
  * await log.ensureTopic("metrics.samples", 8);
  * await log.append("metrics.samples", [{ partition: 3, key: "acme", value }], { idempotencyKey });
  */
-import { Buffer } from "node:buffer";
-import { type Admin, Kafka, logLevel, type TopicMessages } from "kafkajs";
-import { Unavailable, ValidationError } from "../../domain/errors.ts";
+import { type Admin, Kafka, logLevel } from "kafkajs";
 import type {
   AppendOptions,
   AppendResult,
@@ -25,15 +23,18 @@ import type {
   PartitionOffsets,
   RecordBatch,
 } from "../../domain/ports/command-log.ts";
-import {
-  consumeGroup,
-  type GroupConsumerSettings,
-  type GroupMember,
-  type GroupMembers,
-} from "./group-consumer.ts";
+import { consumeGroup, type GroupConsumerSettings } from "./group-consumer.ts";
 import { guardedSocketFactory } from "./guarded-socket.ts";
 import { IdempotencyWindow } from "./idempotency-window.ts";
+import {
+  consumerSettings,
+  type KeysTopic,
+  keysTopic,
+  MemberRegistry,
+  produceSettings,
+} from "./log-settings.ts";
 import { createCluster, type KafkaCluster } from "./kafka-cluster.ts";
+import { LogAppends } from "./log-appends.ts";
 import { PartitionReader } from "./partition-reader.ts";
 import { ProduceQueue, type ProduceQueueOptions } from "./produce-queue.ts";
 import { commitFromOutside } from "./offset-commit.ts";
@@ -66,22 +67,17 @@ export interface KafkaLogOptions {
   readonly now?: () => number;
 }
 
-const HOUR_MS = 3_600_000;
-
 export class KafkaCommandLog implements CommandLog {
   readonly #kafka: Kafka;
   readonly #admin: Admin;
   readonly #cluster: KafkaCluster;
   readonly #reader: PartitionReader;
-  readonly #plain: ProduceQueue;
-  readonly #keyed: ProduceQueue;
   readonly #keys: IdempotencyWindow;
-  readonly #keysTopic: string;
-  readonly #inflight = new Map<string, Promise<boolean>>();
+  readonly #keysTopic: KeysTopic;
+  readonly #appends: LogAppends;
   readonly #topics: TopicCatalog;
-  readonly #members = new Map<string, Set<GroupMember>>();
+  readonly #members = new MemberRegistry();
   readonly #consumerSettings: GroupConsumerSettings;
-  readonly #ackTimeoutMs: number;
   #connected?: Promise<void>;
   #closed = false;
 
@@ -98,13 +94,7 @@ export class KafkaCommandLog implements CommandLog {
     this.#cluster = createCluster(this.#kafka);
     this.#topics = new TopicCatalog(this.#admin, this.#cluster, options);
     this.#reader = new PartitionReader(this.#cluster, { fetchBytes: options.fetchBytes });
-    const produce = {
-      maxPendingBytes: 64 * 1024 * 1024,
-      ackTimeoutMs: 5_000,
-      maxRequestBytes: 16 * 1024 * 1024,
-      ...options.produce,
-    };
-    this.#ackTimeoutMs = produce.ackTimeoutMs;
+    const produce = produceSettings(options);
     const producerSettings = {
       idempotent: true,
       maxInFlightRequests: 1,
@@ -113,17 +103,12 @@ export class KafkaCommandLog implements CommandLog {
       // broker recognises one that had landed; ProduceQueue's timeout answers the caller.
       retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 1_000 },
     };
-    this.#keysTopic = options.keysTopic ?? "lookout.idempotency-keys";
-    this.#keys = new IdempotencyWindow(this.#reader, {
-      topic: this.#keysTopic,
-      partitions: 4,
-      windowMs: options.idempotencyWindowMs ?? HOUR_MS,
-      now: options.now ?? Date.now,
-    });
-    this.#plain = new ProduceQueue(() => this.#kafka.producer(producerSettings), produce);
+    this.#keysTopic = keysTopic(options);
+    this.#keys = new IdempotencyWindow(this.#reader, { ...this.#keysTopic, now: options.now ?? Date.now });
+    const plain = new ProduceQueue(() => this.#kafka.producer(producerSettings), produce);
     const transactionalId = options.transactionalId ??
       `${options.clientId ?? "lookout"}-${crypto.randomUUID()}`;
-    this.#keyed = new ProduceQueue(
+    const keyed = new ProduceQueue(
       () =>
         this.#kafka.producer({
           ...producerSettings,
@@ -133,19 +118,13 @@ export class KafkaCommandLog implements CommandLog {
       produce,
       this.#keys,
     );
-    this.#consumerSettings = {
-      sessionTimeoutMs: 10_000,
-      heartbeatIntervalMs: 1_000,
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      maxWaitMs: 500,
-      defaultMaxRecords: 1_000,
-      ...options.consumer,
-    };
+    this.#appends = new LogAppends(plain, keyed, this.#keys, produce.ackTimeoutMs);
+    this.#consumerSettings = consumerSettings(options);
   }
 
   /** Bytes of appends not yet acknowledged by the broker. */
   get pendingBytes(): number {
-    return this.#plain.pendingBytes + this.#keyed.pendingBytes;
+    return this.#appends.pendingBytes;
   }
 
   async ensureTopic(topic: string, partitions: number): Promise<void> {
@@ -160,71 +139,12 @@ export class KafkaCommandLog implements CommandLog {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     await this.#connect();
-    const count = await this.#topics.partitionCount(topic, "append");
-    for (const record of records) {
-      if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= count) {
-        throw new ValidationError(
-          `Cannot append to "${topic}": partition ${record.partition} is outside the topic's partitions 0..${
-            count - 1
-          }`,
-        );
-      }
-    }
-    const data: TopicMessages = {
+    return await this.#appends.append(
       topic,
-      messages: records.map((r) => ({ partition: r.partition, key: r.key, value: asBuffer(r.value) })),
-    };
-    if (options.idempotencyKey === undefined) {
-      await this.#plain.send([data]);
-      return { duplicate: false };
-    }
-    const key = `${topic}\u0000${options.idempotencyKey}`;
-    for (;;) {
-      const earlier = this.#inflight.get(key);
-      if (!earlier) break;
-      // A caller racing on the same key waits for the first: its success makes this a
-      // duplicate, its failure leaves the key free to try again.
-      if (await earlier.then(() => true, () => false)) return { duplicate: true };
-    }
-    const attempt = this.#appendKeyed(key, data);
-    this.#inflight.set(key, attempt);
-    try {
-      return { duplicate: await attempt };
-    } finally {
-      if (this.#inflight.get(key) === attempt) this.#inflight.delete(key);
-    }
-  }
-
-  async #appendKeyed(key: string, data: TopicMessages): Promise<boolean> {
-    // Seen by another process (a client retrying on another ingest node); this process's
-    // own appends are decided again when the transaction is assembled.
-    if (await this.#keysSeen(key)) return true;
-    return await this.#keyed.send([data, this.#keys.record(key)], key);
-  }
-
-  /** Whether a key is in the window, within the same time an append may take. */
-  async #keysSeen(key: string): Promise<boolean> {
-    const ms = this.#ackTimeoutMs;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new Unavailable(
-              `Cannot append to the command log: the Kafka broker did not answer within ${ms} ms`,
-            ),
-          ),
-        ms,
-      );
-    });
-    try {
-      return await Promise.race([this.#keys.seen(key), late]);
-    } catch (error) {
-      if (error instanceof Unavailable) throw error;
-      throw new Unavailable(`Cannot append to the command log: ${(error as Error).message}`);
-    } finally {
-      clearTimeout(timer);
-    }
+      await this.#topics.partitionCount(topic, "append"),
+      records,
+      options,
+    );
   }
 
   async read(topic: string, partition: number, fromOffset: number, maxRecords: number): Promise<LogRecord[]> {
@@ -240,12 +160,12 @@ export class KafkaCommandLog implements CommandLog {
     const committed = new Map(
       (await this.offsets(options.topic, options.group)).map((o) => [o.partition, o.committed]),
     );
-    yield* consumeGroup(this.#kafka, options, committed, this.#consumerSettings, this.#membership());
+    yield* consumeGroup(this.#kafka, options, committed, this.#consumerSettings, this.#members);
   }
 
   async commit(group: string, topic: string, partition: number, nextOffset: number): Promise<void> {
     await this.#connect();
-    const member = this.#members.get(`${group}\u0000${topic}`)?.values().next().value;
+    const member = this.#members.any(group, topic);
     if (member) await member.commit(partition, nextOffset);
     else await retriable(() => commitFromOutside(this.#cluster, { group, topic, partition, nextOffset }));
   }
@@ -282,31 +202,18 @@ export class KafkaCommandLog implements CommandLog {
     if (!this.#connected) return;
     await this.#connected.catch(() => {});
     await Promise.allSettled([
-      this.#plain.close(),
-      this.#keyed.close(),
+      this.#appends.close(),
       this.#admin.disconnect(),
       this.#cluster.disconnect(),
     ]);
-  }
-
-  #membership(): GroupMembers {
-    return {
-      join: (group, topic, member) => {
-        const key = `${group}\u0000${topic}`;
-        this.#members.set(key, (this.#members.get(key) ?? new Set()).add(member));
-      },
-      leave: (group, topic, member) => this.#members.get(`${group}\u0000${topic}`)?.delete(member),
-    };
   }
 
   #connect(): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("Cannot use the command log: it is closed"));
     this.#connected ??= (async () => {
       await Promise.all([this.#admin.connect(), this.#cluster.connect()]);
-      await this.#topics.create(this.#keysTopic, 4, {
-        "cleanup.policy": "compact,delete",
-        "retention.ms": String(this.options.idempotencyWindowMs ?? HOUR_MS),
-      });
+      const keys = this.#keysTopic;
+      await this.#topics.create(keys.topic, keys.partitions, keys.config);
     })();
     this.#connected.catch(() => this.#connected = undefined);
     return this.#connected;
@@ -315,9 +222,4 @@ export class KafkaCommandLog implements CommandLog {
 
 export function openKafkaLog(options: KafkaLogOptions): KafkaCommandLog {
   return new KafkaCommandLog(options);
-}
-
-/** A view on the same bytes: kafkajs writes Buffers as they are and copies anything else. */
-function asBuffer(value: Uint8Array): Buffer {
-  return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
 }

@@ -103,7 +103,7 @@ export class PartitionReader {
  * Buffers, whose `slice` shares memory where a Uint8Array's copies, at any offset of the
  * response buffer, where typed-array views need alignment. An unaligned value is copied.
  */
-function aligned(value: Uint8Array | null): Uint8Array {
+export function aligned(value: Uint8Array | null): Uint8Array {
   if (!value) return EMPTY;
   if (value.byteOffset % 8 !== 0) return new Uint8Array(value);
   return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);

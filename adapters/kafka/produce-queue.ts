@@ -26,8 +26,19 @@
  * producer id or epoch) before anything else is sent; reusing it would have the broker
  * refuse every later request as out of order.
  */
-import type { Message, Producer, TopicMessages } from "kafkajs";
+import type { Message, TopicMessages } from "kafkajs";
 import { Unavailable } from "../../domain/errors.ts";
+
+/** What the queue needs of a producer (a kafkajs `Producer` is one; other clients adapt to it). */
+export interface QueueProducer {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  sendBatch(batch: { acks: number; topicMessages: TopicMessages[] }): Promise<unknown>;
+  transaction(): Promise<{
+    sendBatch(batch: { acks: number; topicMessages: TopicMessages[] }): Promise<unknown>;
+    commit(): Promise<void>;
+  }>;
+}
 
 export interface ProduceQueueOptions {
   readonly maxPendingBytes: number;
@@ -60,10 +71,10 @@ export class ProduceQueue {
   /** Whether a transaction failed since the keys were last read from the log. */
   #uncertain = false;
 
-  #producer?: Promise<Producer>;
+  #producer?: Promise<QueueProducer>;
 
   constructor(
-    private readonly createProducer: () => Producer,
+    private readonly createProducer: () => QueueProducer,
     private readonly options: ProduceQueueOptions,
     private readonly keys?: KeyLedger,
   ) {}
@@ -74,7 +85,7 @@ export class ProduceQueue {
     await (await producer?.catch(() => undefined))?.disconnect();
   }
 
-  #connected(): Promise<Producer> {
+  #connected(): Promise<QueueProducer> {
     this.#producer ??= (async () => {
       const producer = this.createProducer();
       await producer.connect();
@@ -155,7 +166,7 @@ export class ProduceQueue {
   }
 
   /** One transaction for the request's appends whose keys are new; the others are duplicates. */
-  async #sendTransaction(producer: Producer, request: PendingAppend[], keys: KeyLedger): Promise<void> {
+  async #sendTransaction(producer: QueueProducer, request: PendingAppend[], keys: KeyLedger): Promise<void> {
     // Starting the transaction first: a new producer's initialisation is what settles
     // a failed transaction of its predecessor, before the keys are read again.
     const transaction = await producer.transaction();

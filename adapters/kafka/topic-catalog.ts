@@ -4,7 +4,8 @@
  * partition count that appends are checked against, cached per topic.
  */
 import type { Admin } from "kafkajs";
-import { NotFound } from "../../domain/errors.ts";
+import { NotFound, ValidationError } from "../../domain/errors.ts";
+import type { OutgoingRecord } from "../../domain/ports/command-log.ts";
 import type { KafkaCluster } from "./kafka-cluster.ts";
 import { retriable } from "./retriable.ts";
 
@@ -85,5 +86,18 @@ export class TopicCatalog {
     if (count === 0) throw new NotFound(`Cannot ${action}: topic "${topic}" does not exist`);
     this.#partitions.set(topic, count);
     return count;
+  }
+}
+
+/** Fails with a reason when a record names a partition the topic does not have. */
+export function assertPartitions(topic: string, count: number, records: readonly OutgoingRecord[]): void {
+  for (const record of records) {
+    if (!Number.isInteger(record.partition) || record.partition < 0 || record.partition >= count) {
+      throw new ValidationError(
+        `Cannot append to "${topic}": partition ${record.partition} is outside the topic's partitions 0..${
+          count - 1
+        }`,
+      );
+    }
   }
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type KafkaLogOptions, openKafkaLog } from "../../adapters/kafka/kafka-log.ts";
 import { Kafka, logLevel } from "kafkajs";
+import { openKafkaClientLog } from "../../adapters/kafka/kafka-client.ts";
 import { Unavailable } from "../../domain/errors.ts";
 import { KAFKA_BROKERS, kafkaAvailable } from "../support/kafka-broker.ts";
 import { commandLogContract } from "./command-log.contract.ts";
@@ -38,6 +39,10 @@ function kafkaCase(
 if (kafkaAvailable) {
   commandLogContract("kafka log", () => {
     const log = openKafkaLog({ brokers: KAFKA_BROKERS, clientId: "contract" });
+    return Promise.resolve({ log, cleanup: () => log.close() });
+  });
+  commandLogContract("kafka log (platformatic)", () => {
+    const log = openKafkaClientLog("platformatic", { brokers: KAFKA_BROKERS, clientId: "contract" });
     return Promise.resolve({ log, cleanup: () => log.close() });
   });
 
