@@ -93,7 +93,7 @@ export async function aggregateInstant(
        SELECT series_id, p.1.2 AS value, p.1.1 AS t,
          p.2 AS next, bitAnd(reinterpretAsUInt64(value), 0xfff7ffffffffffff) = 0x7ff0000000000002 AS stale
        FROM (
-         SELECT series_id, arraySort(groupArray((toUnixTimestamp64Milli(ts), value))) AS s FROM samples
+         SELECT series_id, arraySort(groupArray((toUnixTimestamp64Milli(ts), value))) AS s FROM samples FINAL
          WHERE tenant = {tenant:String} AND series_id IN (${ids})
            AND ts > fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})
          GROUP BY series_id
