@@ -6,7 +6,11 @@
  * each query runs `--runs` times through the same functions the API calls, and the
  * process CPU (chDB runs in this process) is reported per query and per statement.
  *
- * `deno run -A bench/query-profile.ts [--series 10000] [--runs 5] [--keep DIR]`
+ * Raw reads use FINAL (one row per series and timestamp, the last written); each query
+ * also runs without it, interleaved, as the peer that shows what FINAL costs, and with
+ * `--repeats P` again after P % of the raw samples were written a second time.
+ *
+ * `deno run -A bench/query-profile.ts [--series 10000] [--runs 5] [--repeats 1] [--keep DIR]`
  * (`--keep` reuses a data directory left by an earlier run with the same `--series`).
  */
 import process from "node:process";
@@ -25,6 +29,8 @@ import { argValue, workDir } from "./proc.ts";
 const args = Deno.args;
 const SERIES = Number(argValue(args, "--series") ?? 10_000);
 const RUNS = Number(argValue(args, "--runs") ?? 5);
+/** Percent of bench_cpu's samples written a second time after the first measurement; 0 skips it. */
+const REPEATS = Number(argValue(args, "--repeats") ?? 0);
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const RETENTION = { rawDays: 32, rollup1mDays: 90, rollup1hDays: 730 };
@@ -44,10 +50,12 @@ async function load(store: AnalyticsStore, now: number): Promise<void> {
       labels("number")
     }, ${day} FROM numbers(${SERIES})`,
   );
-  await store.command(`INSERT INTO samples SELECT 'bench', intDiv(number, 260) + 1,
+  await store.command(
+    `INSERT INTO samples (tenant, series_id, ts, value) SELECT 'bench', intDiv(number, 260) + 1,
     fromUnixTimestamp64Milli(toInt64(${rawStart}) + (number % 260) * 15000),
     toFloat64((intDiv(number, 260) * 7 + intDiv(toInt64(${rawStart}) + (number % 260) * 15000, 15000)) % 100)
-    FROM numbers(${SERIES * 260})`);
+    FROM numbers(${SERIES * 260})`,
+  );
   const hourly = Math.floor((now - 30 * DAY) / HOUR) * HOUR;
   const id = `100001 + intDiv(number, 720)`;
   const ts = `toInt64(${hourly}) + (number % 720) * 3600000`;
@@ -58,7 +66,7 @@ async function load(store: AnalyticsStore, now: number): Promise<void> {
   }, toDate(toDateTime(intDiv(${hourly}, 1000) + (number % 31) * 86400, 'UTC'))
     FROM numbers(${SERIES * 31})`);
   await store.command(
-    `INSERT INTO samples SELECT 'bench', ${id}, fromUnixTimestamp64Milli(${ts}), ${value} FROM numbers(${
+    `INSERT INTO samples (tenant, series_id, ts, value) SELECT 'bench', ${id}, fromUnixTimestamp64Milli(${ts}), ${value} FROM numbers(${
       SERIES * 720
     })`,
   );
@@ -88,6 +96,59 @@ function metered(store: AnalyticsStore, statements: Map<string, number[]>): Anal
       };
     },
   });
+}
+
+/**
+ * The store with FINAL taken out of raw reads: the peer that shows what reading one row
+ * per series and timestamp costs (its answers count unmerged repeats twice).
+ */
+function withoutFinal(store: AnalyticsStore): AnalyticsStore {
+  return new Proxy(store, {
+    get(target, prop) {
+      const member = Reflect.get(target, prop);
+      if (prop !== "query") return typeof member === "function" ? member.bind(target) : member;
+      return (sql: string, ...rest: unknown[]) =>
+        (member as (...a: unknown[]) => Promise<unknown[]>).call(
+          target,
+          sql.replace(/\bFINAL\b/g, ""),
+          ...rest,
+        );
+    },
+  });
+}
+
+/** Each case with FINAL and without, runs interleaved so load changes hit both alike. */
+async function measure(
+  store: AnalyticsStore,
+  cases: readonly [string, (s: AnalyticsStore) => Promise<unknown>][],
+): Promise<void> {
+  for (const [name, run] of cases) {
+    const statements = new Map<string, number[]>();
+    const variants = [
+      { label: "", store: metered(store, statements), cpu: [] as number[], wall: [] as number[] },
+      { label: " (peer: no FINAL)", store: withoutFinal(store), cpu: [] as number[], wall: [] as number[] },
+    ];
+    for (const v of variants) await run(v.store);
+    for (let i = 0; i < RUNS; i++) {
+      for (const v of variants) {
+        const [c, w] = [cpuMs(), performance.now()];
+        await run(v.store);
+        v.cpu.push(cpuMs() - c);
+        v.wall.push(performance.now() - w);
+      }
+    }
+    for (const v of variants) {
+      console.log(
+        `${name}${v.label}: CPU ${median(v.cpu).toFixed(1)} ms per query (median), wall ${
+          median(v.wall).toFixed(0)
+        } ms`,
+      );
+    }
+    console.log(
+      `  ratio FINAL / no FINAL: ${(median(variants[0].cpu) / median(variants[1].cpu)).toFixed(2)}x`,
+    );
+    for (const [sql, values] of statements) console.log(`  ${median(values).toFixed(1)} ms CPU  ${sql}`);
+  }
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -157,29 +218,23 @@ async function main(): Promise<void> {
     ],
   ];
   console.log(`load average ${Deno.loadavg()[0].toFixed(1)}`);
-  for (
-    const [name, run] of cases.flatMap(([n, r]) =>
-      [[`${n} [series table]`, r], [`${n} [series index]`, (s: AnalyticsStore) => r(s, index)]] as [
-        string,
-        Run,
-      ][]
-    )
-  ) {
-    const statements = new Map<string, number[]>();
-    const measured = metered(store, statements);
-    await run(store);
-    const cpu: number[] = [];
-    const wall: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const [c, w] = [cpuMs(), performance.now()];
-      await run(measured);
-      cpu.push(cpuMs() - c);
-      wall.push(performance.now() - w);
-    }
-    console.log(
-      `${name}: CPU ${median(cpu).toFixed(1)} ms per query (median), wall ${median(wall).toFixed(0)} ms`,
-    );
-    for (const [sql, values] of statements) console.log(`  ${median(values).toFixed(1)} ms CPU  ${sql}`);
+  const variants = cases.flatMap(([n, r]) =>
+    [[`${n} [series table]`, r], [`${n} [series index]`, (s: AnalyticsStore) => r(s, index)]] as [
+      string,
+      Run,
+    ][]
+  );
+  await measure(store, variants);
+  if (REPEATS > 0) {
+    // Repeats of a share of bench_cpu's samples with a greater version, in parts of their
+    // own: what FINAL has to collapse before the background merges catch up.
+    await store.command(`INSERT INTO samples (tenant, series_id, ts, value, version)
+      SELECT tenant, series_id, ts, value + 1, 1 FROM samples
+      WHERE tenant = 'bench' AND series_id <= ${SERIES} AND cityHash64(series_id, ts) % 1000 < ${
+      REPEATS * 10
+    }`);
+    console.log(`with ${REPEATS} % of bench_cpu's samples written again, not merged yet:`);
+    await measure(store, variants.slice(0, 4));
   }
   await store.close();
   if (keep === undefined) await Deno.remove(dir, { recursive: true }).catch(() => {});

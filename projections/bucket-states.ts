@@ -9,6 +9,11 @@
  * Groups live in an open-addressing table over typed arrays: no object per group or
  * per sample.
  *
+ * A series and timestamp added twice counts once, with the value added last (the sample
+ * policy: the last written value wins). A sample newer than its group's newest needs no
+ * search; an older one walks its group's chain of samples, and a repeat found there
+ * replaces the earlier value and marks the group to be recomputed by `states()`.
+ *
  * @example
  * const minutes = new BucketAccumulator(60_000);
  * for (const batch of decoded) minutes.add(batch, tenantIx, flags);
@@ -16,8 +21,9 @@
  */
 import { logSketchKey } from "../domain/log-sketch.ts";
 import { type SampleBatch, seriesWords } from "../domain/sample-batch.ts";
+import { GroupTable } from "./group-table.ts";
 import { grownCopy, sameWords } from "./typed-arrays.ts";
-import { type SketchEntries, sortedSketchEntries } from "./sketch-entries.ts";
+import { sortedSketchEntries } from "./sketch-entries.ts";
 
 export interface BucketStates {
   readonly widthMs: number;
@@ -47,14 +53,24 @@ export class BucketAccumulator {
   readonly #table: GroupTable;
   #entryGroup: Int32Array;
   #entryKey: Int32Array;
+  #entryTs: Float64Array;
+  #entryValue: Float64Array;
+  /** The entry added before this one to the same group, −1 for the first. */
+  #entryPrevious: Int32Array;
   #entries = 0;
+  /** Groups where a repeat replaced a value: their states are recomputed from entries. */
+  readonly #replaced = new Set<number>();
   readonly #tables = new Map<number, SeriesTable>();
 
   /** `expectedSamples` sizes the first allocation; everything grows past it. */
   constructor(readonly widthMs: number, expectedSamples = 1024) {
     this.#table = new GroupTable(expectedSamples >> 2, widthMs);
-    this.#entryGroup = new Int32Array(Math.max(16, expectedSamples));
-    this.#entryKey = new Int32Array(Math.max(16, expectedSamples));
+    const size = Math.max(16, expectedSamples);
+    this.#entryGroup = new Int32Array(size);
+    this.#entryKey = new Int32Array(size);
+    this.#entryTs = new Float64Array(size);
+    this.#entryValue = new Float64Array(size);
+    this.#entryPrevious = new Int32Array(size);
   }
 
   /** Adds the samples whose flag equals `selected` (all when `flags` is undefined). */
@@ -64,26 +80,55 @@ export class BucketAccumulator {
     const table = this.#table;
     const entryGroup = this.#entryGroup;
     const entryKey = this.#entryKey;
+    const entryTs = this.#entryTs;
+    const entryValue = this.#entryValue;
+    const entryPrevious = this.#entryPrevious;
     const widthMs = this.widthMs;
     const { lo, hi, lastGroup, lastBucket } = this.#seriesTable(seriesWords(batch), tenantIx);
     let entries = this.#entries;
     for (let i = 0; i < length; i++) {
+      if (flags !== undefined && flags[i] !== selected) continue;
       const v = values[i];
-      if (v !== v || (flags !== undefined && flags[i] !== selected)) continue;
       const ts = timestamps[i];
       const s = seriesIndex[i];
       const bucket = Math.floor(ts / widthMs);
       let g = lastGroup[s];
       if (g < 0 || lastBucket[s] !== bucket) {
-        g = lastGroup[s] = table.group(tenantIx, lo[s], hi[s], bucket);
+        // NaN is not counted, so it opens no group; it may still replace a counted value.
+        g = v !== v
+          ? table.find(tenantIx, lo[s], hi[s], bucket)
+          : table.group(tenantIx, lo[s], hi[s], bucket);
+        if (g < 0) continue;
+        lastGroup[s] = g;
         lastBucket[s] = bucket;
       }
+      if (ts <= table.newest(g)) {
+        const earlier = this.#entryAt(g, ts);
+        if (earlier >= 0) {
+          entryValue[earlier] = v;
+          if (v === v) entryKey[earlier] = logSketchKey(v);
+          this.#replaced.add(g);
+          continue;
+        }
+      }
+      if (v !== v) continue;
       table.add(g, ts, v);
       entryGroup[entries] = g;
       entryKey[entries] = logSketchKey(v);
+      entryTs[entries] = ts;
+      entryValue[entries] = v;
+      entryPrevious[entries] = table.chain(g, entries);
       entries++;
     }
     this.#entries = entries;
+  }
+
+  /** The entry of group `g` at `ts`, or −1. */
+  #entryAt(g: number, ts: number): number {
+    for (let e = this.#table.head(g); e >= 0; e = this.#entryPrevious[e]) {
+      if (this.#entryTs[e] === ts) return e;
+    }
+    return -1;
   }
 
   /**
@@ -119,15 +164,40 @@ export class BucketAccumulator {
 
   states(): BucketStates {
     const table = this.#table;
-    return table.states(
+    if (this.#replaced.size > 0) this.#recomputeReplaced();
+    const states = table.states(
       sortedSketchEntries(this.#entryGroup, this.#entryKey, undefined, this.#entries, table.groups),
     );
+    return this.#replaced.size > 0 ? withoutEmptyGroups(states) : states;
+  }
+
+  /**
+   * Groups where a repeat replaced a value start again from their entries; entries whose
+   * value ended as NaN (a counted sample replaced by NaN) are dropped.
+   */
+  #recomputeReplaced(): void {
+    const table = this.#table;
+    for (const g of this.#replaced) table.reset(g);
+    let kept = 0;
+    for (let e = 0; e < this.#entries; e++) {
+      const g = this.#entryGroup[e];
+      const v = this.#entryValue[e];
+      if (v !== v) continue;
+      if (this.#replaced.has(g)) table.add(g, this.#entryTs[e], v);
+      this.#entryGroup[kept] = g;
+      this.#entryKey[kept] = this.#entryKey[e];
+      kept++;
+    }
+    this.#entries = kept;
   }
 
   #growEntries(needed: number): void {
     const size = Math.max(needed, 2 * this.#entryKey.length);
     this.#entryGroup = grownCopy(this.#entryGroup, size);
     this.#entryKey = grownCopy(this.#entryKey, size);
+    this.#entryTs = grownCopy(this.#entryTs, size);
+    this.#entryValue = grownCopy(this.#entryValue, size);
+    this.#entryPrevious = grownCopy(this.#entryPrevious, size);
   }
 }
 
@@ -157,176 +227,30 @@ export function coarsenBuckets(fine: BucketStates, widthMs: number): BucketState
   return table.states(sortedSketchEntries(entryGroup, fine.sketchKeys, fine.sketchCounts, n, table.groups));
 }
 
-function hashKey(lo: number, hi: number, bucket: number, t: number): number {
-  const h = Math.imul(lo ^ Math.imul(hi ^ t, 0x9e3779b1) ^ Math.imul(bucket, 0x85ebca6b), 0xc2b2ae35);
-  return h ^ (h >>> 15);
-}
-
-/** Whether (ts, v) replaces (lastTs, lastValue) as last: domain/rollup.ts's rule. */
-function isLater(ts: number, v: number, lastTs: number, lastValue: number): boolean {
-  if (ts !== lastTs) return ts > lastTs;
-  if (v !== lastValue) return v > lastValue;
-  return v === 0 && Object.is(lastValue, -0) && !Object.is(v, -0);
-}
-
-/** Kept for each slot of the open-addressing table: id lo, id hi, bucket, group. */
-const SLOT = 4;
-/** A group's accumulators side by side (one cache line): count, sum, min, max, last ts, last value. */
-const ACC = 8;
-const [COUNT, SUM, MIN, MAX, LAST_TS, LAST_VALUE] = [0, 1, 2, 3, 4, 5];
-
-class GroupTable {
-  groups = 0;
-  #mask = 0;
-  #slots = new Int32Array(0);
-  #onlyTenant = -1;
-  #severalTenants = false;
-  #capacity: number;
-  #tenantIx: Uint16Array;
-  #bucket: Float64Array;
-  #acc: Float64Array;
-
-  /** `expected` groups are allocated up front; the table grows past them. */
-  constructor(expected: number, readonly widthMs: number) {
-    this.#capacity = Math.max(16, expected);
-    this.#tenantIx = new Uint16Array(this.#capacity);
-    this.#bucket = new Float64Array(this.#capacity);
-    this.#acc = new Float64Array(this.#capacity * ACC);
-    this.#rehash();
-  }
-
-  /** The group of (tenant, series, bucket), created empty if new. */
-  group(t: number, lo: number, hi: number, bucket: number): number {
-    const b = bucket | 0;
-    if (b !== bucket) {
-      throw new RangeError(`Cannot bucket a sample at ${bucket * this.widthMs} ms: outside the rollup range`);
-    }
-    // Within one tenant (nearly every batch) the slot alone decides; only batches of
-    // several tenants also compare the tenant stored with the group.
-    if (!this.#severalTenants && t !== this.#onlyTenant) {
-      if (this.#onlyTenant < 0) this.#onlyTenant = t;
-      else this.#severalTenants = true;
-    }
-    const slots = this.#slots;
-    let h = hashKey(lo, hi, b, t) & this.#mask;
-    for (;;) {
-      const at = h * SLOT;
-      const g = slots[at + 3];
-      if (g < 0) break;
-      if (
-        slots[at] === (lo | 0) && slots[at + 1] === (hi | 0) && slots[at + 2] === b &&
-        (!this.#severalTenants || this.#tenantIx[g] === t)
-      ) return g;
-      h = (h + 1) & this.#mask;
-    }
-    if (this.groups === this.#capacity) {
-      this.#grow();
-      return this.group(t, lo, hi, bucket);
-    }
-    const g = this.groups++;
-    const at = h * SLOT;
-    slots[at] = lo;
-    slots[at + 1] = hi;
-    slots[at + 2] = b;
-    slots[at + 3] = g;
-    this.#tenantIx[g] = t;
-    this.#bucket[g] = bucket;
-    const acc = this.#acc;
-    const a = g * ACC;
-    acc[a + MIN] = Infinity;
-    acc[a + MAX] = -Infinity;
-    acc[a + LAST_TS] = -Infinity;
-    acc[a + LAST_VALUE] = NaN;
-    return g;
-  }
-
-  add(g: number, ts: number, v: number): void {
-    const acc = this.#acc;
-    const a = g * ACC;
-    const count = ++acc[a + COUNT];
-    acc[a + SUM] += v;
-    if (v < acc[a + MIN]) acc[a + MIN] = v;
-    if (v > acc[a + MAX]) acc[a + MAX] = v;
-    if (count === 1 || isLater(ts, v, acc[a + LAST_TS], acc[a + LAST_VALUE])) {
-      acc[a + LAST_TS] = ts;
-      acc[a + LAST_VALUE] = v;
-    }
-  }
-
-  merge(g: number, from: BucketStates, f: number): void {
-    const acc = this.#acc;
-    const a = g * ACC;
-    if (
-      acc[a + COUNT] === 0 ||
-      isLater(from.lastTs[f], from.lastValue[f], acc[a + LAST_TS], acc[a + LAST_VALUE])
-    ) {
-      acc[a + LAST_TS] = from.lastTs[f];
-      acc[a + LAST_VALUE] = from.lastValue[f];
-    }
-    acc[a + COUNT] += from.count[f];
-    acc[a + SUM] += from.sum[f];
-    if (from.min[f] < acc[a + MIN]) acc[a + MIN] = from.min[f];
-    if (from.max[f] > acc[a + MAX]) acc[a + MAX] = from.max[f];
-  }
-
-  states(sketch: SketchEntries): BucketStates {
-    const n = this.groups;
-    const column = (field: number) => {
-      const out = new Float64Array(n);
-      for (let g = 0; g < n; g++) out[g] = this.#acc[g * ACC + field];
-      return out;
-    };
-    const idLo = new Uint32Array(n);
-    const idHi = new Uint32Array(n);
-    for (let h = 0; h <= this.#mask; h++) {
-      const g = this.#slots[h * SLOT + 3];
-      if (g < 0) continue;
-      idLo[g] = this.#slots[h * SLOT];
-      idHi[g] = this.#slots[h * SLOT + 1];
-    }
-    return {
-      widthMs: this.widthMs,
-      groups: n,
-      tenantIx: this.#tenantIx.subarray(0, n),
-      idLo,
-      idHi,
-      bucket: this.#bucket.subarray(0, n),
-      count: column(COUNT),
-      sum: column(SUM),
-      min: column(MIN),
-      max: column(MAX),
-      lastTs: column(LAST_TS),
-      lastValue: column(LAST_VALUE),
-      sketchEnds: sketch.ends,
-      sketchKeys: sketch.keys,
-      sketchCounts: sketch.counts,
-    };
-  }
-
-  #grow(): void {
-    this.#capacity *= 2;
-    this.#tenantIx = grownCopy(this.#tenantIx, this.#capacity);
-    this.#bucket = grownCopy(this.#bucket, this.#capacity);
-    this.#acc = grownCopy(this.#acc, this.#capacity * ACC);
-    this.#rehash();
-  }
-
-  /** Slots for the capacity at a load of at most one half, holding the groups so far. */
-  #rehash(): void {
-    let size = 16;
-    while (size < 2 * this.#capacity) size *= 2;
-    const mask = size - 1;
-    const slots = new Int32Array(size * SLOT);
-    for (let h = 0; h < size; h++) slots[h * SLOT + 3] = -1;
-    const old = this.#slots;
-    for (let o = 0; o < old.length; o += SLOT) {
-      const g = old[o + 3];
-      if (g < 0) continue;
-      let h = hashKey(old[o], old[o + 1], old[o + 2], this.#tenantIx[g]) & mask;
-      while (slots[h * SLOT + 3] >= 0) h = (h + 1) & mask;
-      slots.set(old.subarray(o, o + SLOT), h * SLOT);
-    }
-    this.#mask = mask;
-    this.#slots = slots;
-  }
+/** `states` without the groups whose every sample was replaced by NaN. */
+function withoutEmptyGroups(states: BucketStates): BucketStates {
+  const kept: number[] = [];
+  for (let g = 0; g < states.groups; g++) if (states.count[g] > 0) kept.push(g);
+  if (kept.length === states.groups) return states;
+  // An empty group has no sketch entries, so the kept groups' ends stay as they are.
+  const pick = <T extends Uint16Array | Uint32Array | Float64Array>(column: T): T => {
+    const out = new (column.constructor as new (n: number) => T)(kept.length);
+    kept.forEach((g, i) => out[i] = column[g]);
+    return out;
+  };
+  return {
+    ...states,
+    groups: kept.length,
+    tenantIx: pick(states.tenantIx),
+    idLo: pick(states.idLo),
+    idHi: pick(states.idHi),
+    bucket: pick(states.bucket),
+    count: pick(states.count),
+    sum: pick(states.sum),
+    min: pick(states.min),
+    max: pick(states.max),
+    lastTs: pick(states.lastTs),
+    lastValue: pick(states.lastValue),
+    sketchEnds: pick(states.sketchEnds),
+  };
 }

@@ -2,6 +2,11 @@
  * The raw projection: every sample into `samples`, and each series into `series` the
  * first time this projector sees it on a given day (the table replaces duplicates, so
  * a series row written twice costs nothing but the write).
+ *
+ * A series and timestamp written twice keeps the last written value: `samples` is a
+ * ReplacingMergeTree whose version is the sample's log position (record offset, then
+ * index within the record); it keeps one row per block on insert and per part on merge,
+ * and readers use FINAL until the parts have merged.
  */
 import type { RecordBatch } from "../domain/ports/command-log.ts";
 import type { CatalogSeries } from "../domain/ports/series-catalog.ts";
@@ -48,10 +53,12 @@ export function rawProjection(options: RawProjectionOptions = {}): Projection<nu
     decodeState: () => null,
     tick: (state) => state,
     plan(batch: RecordBatch, state: null): PlannedBatch<null> {
-      const samples = new SampleBlockBuilder(expectedSamples(batch));
+      // Versioned rows: of two samples for one series and timestamp, in one record or in
+      // two, the table keeps the later one on insert, on merge and in FINAL reads.
+      const samples = new SampleBlockBuilder(expectedSamples(batch), { versioned: true });
       const series = new SeriesBlockBuilder();
-      const deadLetters = eachSampleRecord(batch, (decoded) => {
-        samples.add(decoded);
+      const deadLetters = eachSampleRecord(batch, (decoded, record) => {
+        samples.add(decoded, undefined, 1, record.offset);
         const ids = seriesWords(decoded);
         const lastDay = new Float64Array(ids.length / 2).fill(-1);
         for (let i = 0; i < decoded.length; i++) {
@@ -76,8 +83,8 @@ export function rawProjection(options: RawProjectionOptions = {}): Projection<nu
           kind: "block",
           block,
           inserts: [{
-            sql: `INSERT INTO ${table("samples")} (tenant, series_id, ts, value)
-              SELECT tenant, series_id, t, value FROM ${sampleSourceSql(tenants)}`,
+            sql: `INSERT INTO ${table("samples")} (tenant, series_id, ts, value, version)
+              SELECT tenant, series_id, t, value, version FROM ${sampleSourceSql(tenants, true)}`,
             deduplicationToken: batchToken(name, batch, "samples"),
           }],
         });

@@ -2,7 +2,8 @@
  * What a rebuild compares between a live read model and its rebuilt shadow: per table,
  * one query of a few figures that differ when any row is missing, extra or changed
  * (rollup tables are compared after merging their partial rows, so two tables holding
- * the same buckets in different parts compare equal).
+ * the same buckets in different parts compare equal; raw samples are read FINAL, one row
+ * per series and timestamp, whether or not a repeat has merged away yet).
  *
  * @example
  * const [live] = await store.query(rebuildSummaries.rollup.summary("rollup_1m"));
@@ -24,7 +25,8 @@ export const rebuildSummaries: Readonly<Record<"raw" | "rollup", ModelSummaries>
     summary: (table) =>
       table.startsWith("samples")
         ? `SELECT count() AS rows, uniqExact(tenant, series_id, ts) AS distinct,
-            countIf(isNaN(value)) AS nan, round(sumIf(value, isFinite(value)), 6) AS total FROM ${table}`
+            countIf(isNaN(value)) AS nan, round(sumIf(value, isFinite(value)), 6) AS total
+            FROM ${table} FINAL`
         : `SELECT uniqExact(tenant, series_id) AS series, uniqExact(tenant, series_id, day) AS days FROM ${table}`,
   },
   rollup: {

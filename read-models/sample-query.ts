@@ -166,7 +166,7 @@ function tierSql(
   if (tier === "raw") {
     return `SELECT ${group}, intDiv(toUnixTimestamp64Milli(r.ts), {step:Int64}) * {step:Int64} AS t,
         ${rawAggregate(q.agg)} AS v
-      FROM samples AS r
+      FROM samples AS r FINAL
       WHERE r.tenant = {tenant:String} AND ${scope.filter("r.series_id")}
         AND r.ts >= fromUnixTimestamp64Milli({rawFrom:Int64}) AND r.ts < fromUnixTimestamp64Milli({rawTo:Int64})
         AND NOT isNaN(r.value)

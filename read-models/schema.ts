@@ -3,7 +3,9 @@
  * table here is a projection of the command log and can be dropped and rebuilt.
  *
  * - `samples`: raw samples, ordered by (tenant, series_id, ts), DoubleDelta timestamps
- *   and Gorilla values under ZSTD, kept `rawDays`.
+ *   and Gorilla values under ZSTD, kept `rawDays`. One row per (tenant, series_id, ts)
+ *   survives merges, the greatest `version` (the log offset it was written at); reads
+ *   use FINAL so a repeat not merged yet is not seen twice.
  * - `series`: one row per series and day it was seen (ReplacingMergeTree), for discovery
  *   and label filters.
  * - `rollup_1m` / `rollup_1h`: mergeable partial states per series and bucket, written
@@ -49,8 +51,9 @@ export function schemaStatements(retention: RetentionDays = defaultRetention): s
       tenant LowCardinality(String),
       series_id UInt64,
       ts DateTime64(3) CODEC(DoubleDelta, ZSTD(1)),
-      value Float64 CODEC(Gorilla, ZSTD(1))
-    ) ENGINE = MergeTree
+      value Float64 CODEC(Gorilla, ZSTD(1)),
+      version UInt64 DEFAULT 0 CODEC(Delta, ZSTD(1))
+    ) ENGINE = ReplacingMergeTree(version)
     PARTITION BY toYYYYMMDD(ts)
     ORDER BY (tenant, series_id, ts)
     TTL toDateTime(ts) + INTERVAL ${retention.rawDays} DAY

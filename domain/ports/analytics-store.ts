@@ -11,7 +11,7 @@
  * @example
  * await store.insertBlock(
  *   { rows: n, columns: [{ name: "v", type: "Float64", data: values }] },
- *   [{ sql: "INSERT INTO samples SELECT tenant, id, ts, v FROM {source}", deduplicationToken: "raw:3:100-164" }],
+ *   [{ sql: "INSERT INTO samples (tenant, series_id, ts, value) SELECT tenant, id, ts, v FROM {source}", deduplicationToken: "raw:3:100-164" }],
  * );
  */
 export type FixedType =

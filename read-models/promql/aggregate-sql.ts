@@ -98,7 +98,7 @@ export async function aggregateInstant(
        FROM (
          SELECT ${scope.group("x.series_id")} AS gi, x.s AS s
          FROM (
-           SELECT series_id, arraySort(groupArray((toUnixTimestamp64Milli(ts), value))) AS s FROM samples
+           SELECT series_id, arraySort(groupArray((toUnixTimestamp64Milli(ts), value))) AS s FROM samples FINAL
            WHERE tenant = {tenant:String} AND ${scope.filter("series_id")}
              AND ts > fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})
            GROUP BY series_id

@@ -129,7 +129,7 @@ export function clickHouseSource(
            arraySort((v, k) -> k, groupArray(value), groupArray(ts)) AS v,
            arraySort((s, k) -> k, groupArray(toUInt8(bitAnd(reinterpretAsUInt64(value), 0xfff7ffffffffffff)
              = 0x7ff0000000000002)), groupArray(ts)) AS s
-         FROM (SELECT series_id, ts, value FROM samples
+         FROM (SELECT series_id, ts, value FROM samples FINAL
                WHERE tenant = {tenant:String} AND series_id IN (${ids})
                  AND ts > fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})
                LIMIT {budget:UInt64} + 1)

@@ -199,7 +199,8 @@ for (const [name, openLog] of [["embedded log", sqliteLog], ["kafka", kafkaLog]]
     const figures = await scenario(openLog, true);
     console.log(`replay without recorded plans: ${JSON.stringify(figures)}`);
     assert.equal(figures.lost, 0);
-    assert.ok(figures.dup > 0, "raw duplicates must be visible");
+    // Raw rows written twice carry the same version and collapse when their parts merge
+    // (the sample policy), so only the rollups show the double count for certain.
     assert.ok(figures.rollupDup > 0, "rollup double counts must be visible");
   });
 }

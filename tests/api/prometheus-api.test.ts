@@ -244,7 +244,8 @@ Deno.test("prometheus api: a stale marker, stored as sent, ends the series for i
         { name: "v", type: "Float64", data: values },
       ],
     }, [{
-      sql: `INSERT INTO samples SELECT '${p.acme}', id, fromUnixTimestamp64Milli(ts), v FROM {source}`,
+      sql:
+        `INSERT INTO samples (tenant, series_id, ts, value) SELECT '${p.acme}', id, fromUnixTimestamp64Milli(ts), v FROM {source}`,
     }]);
     assert.equal((await vector(p, "flaky", T0 + 20_000))[0].value[1], "2");
     assert.deepEqual(

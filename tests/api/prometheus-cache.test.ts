@@ -62,9 +62,10 @@ Deno.test("prometheus cache: closed steps come from the cache until late data co
         { name: "v", type: "Float64", data: new Float64Array([1]) },
       ],
     }, [{
-      sql: `INSERT INTO samples SELECT '${p.acme}', id, fromUnixTimestamp64Milli(${
-        lateTs + 1000
-      }), v FROM {source}`,
+      sql:
+        `INSERT INTO samples (tenant, series_id, ts, value) SELECT '${p.acme}', id, fromUnixTimestamp64Milli(${
+          lateTs + 1000
+        }), v FROM {source}`,
     }]);
     assert.equal((await ask()).get(step), 20);
     assert.equal(cache.stats.hits, 2);

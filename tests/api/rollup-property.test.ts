@@ -1,6 +1,7 @@
 /**
  * Property: for random workloads with out-of-order samples (within the allowed
- * lateness) and same-timestamp samples, every rollup bucket equals the aggregate
+ * lateness) and timestamps written twice (the repeat in the same record, where the
+ * rollups count it once as raw does), every rollup bucket equals the aggregate
  * computed from raw: exactly for count, sum, min, max, last and avg; within the
  * sketch's 1% relative error for percentiles. Samples later than the lateness go to
  * late_samples and are the only difference.
@@ -37,8 +38,14 @@ function workload(seed: number, base: number, hours: number): { samples: Sample[
     samples.push({ series: s, ts, value });
     if (rand() < 0.05) samples.push({ series: s, ts, value: value + 0.5 }); // same timestamp twice
   }
-  // Arrival order: each sample displaced by up to ~4 minutes of event time.
-  const keyed = samples.map((s) => ({ s, key: s.ts + rand() * (LATENESS - 60_000) }));
+  // Arrival order: each sample displaced by up to ~4 minutes of event time; a repeat
+  // arrives right after the sample it replaces.
+  const keyed: { s: Sample; key: number }[] = [];
+  for (const [i, s] of samples.entries()) {
+    const previous = samples[i - 1];
+    const repeat = previous !== undefined && previous.ts === s.ts && previous.series === s.series;
+    keyed.push({ s, key: repeat ? keyed[i - 1].key : s.ts + rand() * (LATENESS - 60_000) });
+  }
   keyed.sort((a, b) => a.key - b.key);
   return { samples: keyed.map((k) => k.s), series };
 }
@@ -53,10 +60,13 @@ async function send(
     const labels = { host: `h${i}`, zone: i % 2 ? "b" : "a" };
     return { id: seriesId(tenant, "lat", labels), metric: "lat", labels };
   });
-  for (let start = 0, n = 0; start < samples.length; start += 40, n++) {
+  for (let start = 0, end = 0, n = 0; start < samples.length; start = end, n++) {
+    // Records of 40 samples, one more where that keeps a repeat with the sample it replaces.
+    end = Math.min(start + 40, samples.length);
+    if (end < samples.length && samples[end].ts === samples[end - 1].ts) end++;
     const b = new SampleBatchBuilder(tenant);
     const index = defs.map((d) => b.addSeries(d));
-    for (const s of samples.slice(start, start + 40)) b.addSample(index[s.series], s.ts, s.value);
+    for (const s of samples.slice(start, end)) b.addSample(index[s.series], s.ts, s.value);
     await appendSamples(
       { log: pipeline.log, topic: TOPIC, partitions: 4 },
       b.build(),

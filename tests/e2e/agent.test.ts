@@ -2,7 +2,8 @@
  * The agent and Lookout as real processes. A probe endpoint that the agent scrapes
  * serves a counter with its own timestamp, 10 s of event time apart per scrape, so
  * the test knows every sample the agent collected and can read back how often each
- * one was stored: lost = served − stored distinct, dup = stored − distinct.
+ * one was stored: lost = served − stored distinct, dup = stored − distinct (the control
+ * counts its re-sent copies in the 1m rollups: raw keeps a series and timestamp once).
  *
  * 1. Host metrics and a StatsD counter are queryable.
  * 2. Lookout stops for 30 s while the agent keeps collecting, then comes back.
@@ -34,22 +35,41 @@ class Probe {
   }
 }
 
-/** How many times each scrape number is stored in Lookout, read from raw counts per 10 s. */
-async function storedCopies(program: Program, key: string, probe: Probe): Promise<Map<number, number>> {
+/** The probe's sample counts per `step` over every scrape served, from `resolution`. */
+async function probeCounts(
+  program: Program,
+  key: string,
+  probe: Probe,
+  step: number,
+  resolution: "raw" | "1m",
+): Promise<[number, number][]> {
   const reply = await program.query(key, {
     metric: PROBE,
     agg: "count",
     by: [],
     from: probe.base,
     to: probe.base + (probe.served + 1) * STEP_MS,
-    step: STEP_MS,
-    resolution: "raw",
+    step,
+    resolution,
   });
+  return (reply.series[0]?.points ?? []).map(([ts, count]) => [ts, Number(count)]);
+}
+
+/** How many times each scrape number is stored in Lookout, read from raw counts per 10 s. */
+async function storedCopies(program: Program, key: string, probe: Probe): Promise<Map<number, number>> {
   const copies = new Map<number, number>();
-  for (const [ts, count] of reply.series[0]?.points ?? []) {
-    copies.set((ts - probe.base) / STEP_MS, Number(count));
+  for (const [ts, count] of await probeCounts(program, key, probe, STEP_MS, "raw")) {
+    copies.set((ts - probe.base) / STEP_MS, count);
   }
   return copies;
+}
+
+/**
+ * Samples of the probe the 1m rollups count. Raw keeps one row per series and timestamp
+ * (the sample policy), so a copy sent in a later request shows only here.
+ */
+async function rolledUp(program: Program, key: string, probe: Probe): Promise<number> {
+  return (await probeCounts(program, key, probe, 3_600_000, "1m")).reduce((n, [, count]) => n + count, 0);
 }
 
 function lostAndDup(copies: Map<number, number>, expected: Iterable<number>): { lost: number; dup: number } {
@@ -240,6 +260,9 @@ Deno.test({
       });
       assert.equal(again.status, 202);
       await again.body?.cancel();
+      // Projected before the agent sends the original: in one batch the rollups too would
+      // keep one copy.
+      await program.waitForProjected();
       await agent.restart();
       await waitFor(async () => (await agent.value("lookout_agent_queue_batches")) === 0, 60_000, {
         what: "the queue to drain",
@@ -248,7 +271,10 @@ Deno.test({
       await program.waitForProjected();
       const resentScrapes = new TextDecoder().decode(gunzipSync(resent)).split("\n")
         .filter((l) => l.includes(PROBE)).flatMap((l) => JSON.parse(l).values as number[]);
-      const result = lostAndDup(await storedCopies(program, key, probe), before);
+      const copies = await storedCopies(program, key, probe);
+      const { lost } = lostAndDup(copies, before);
+      const distinct = [...copies.values()].filter((n) => n > 0).length;
+      const result = { lost, dup: (await rolledUp(program, key, probe)) - distinct };
       console.log(
         `agent e2e control: forgot ${forgotten.length}, re-sent ${resentScrapes.length}: ${
           JSON.stringify(result)

@@ -21,10 +21,16 @@ function samples(metric: string, labels: Record<string, string>, ts: number[], v
   return { metric, labels, timestamps: ts, values };
 }
 
-async function stored(program: Program, key: string, metric: string, now: number): Promise<number> {
+async function stored(
+  program: Program,
+  key: string,
+  metric: string,
+  now: number,
+  agg = "count",
+): Promise<number> {
   const reply = await program.query(key, {
     metric,
-    agg: "count",
+    agg,
     by: [],
     from: now - HOUR,
     to: now + HOUR,
@@ -167,9 +173,18 @@ Deno.test("bad input: a tenant asking for another tenant's series by any API get
 Deno.test("bad input: the same batch twice, also across a kill -9 right after the ack, is stored once", async () => {
   await withProgram({ tenants: TENANTS }, async (program) => {
     const now = Date.now();
-    const batch = [samples("retry_probe", { i: "0" }, [now - 3000, now - 2000, now - 1000], [1, 2, 3])];
-    const send = (key: string, idempotencyKey: string) =>
-      program.post("/v1/samples", batch, { key, headers: { "idempotency-key": idempotencyKey } });
+    // Each batch has timestamps of its own, and each attempt sends other values: a retry
+    // stored again would replace the values of the first attempt (the last written wins),
+    // so the sum tells which attempts were stored.
+    let attempt = 0;
+    const send = (key: string, idempotencyKey: string) => {
+      const end = now - 3000 * (Number(idempotencyKey.slice(-1)) - 1);
+      const value = ++attempt;
+      const batch = [
+        samples("retry_probe", { i: "0" }, [end - 3000, end - 2000, end - 1000], [value, value, value]),
+      ];
+      return program.post("/v1/samples", batch, { key, headers: { "idempotency-key": idempotencyKey } });
+    };
     assert.equal((await send(ACME, "batch-0001")).status, 202);
     assert.equal((await send(ACME, "batch-0001")).status, 202);
     // The log has acknowledged the second batch when the 202 arrives; nothing else runs.
@@ -186,10 +201,14 @@ Deno.test("bad input: the same batch twice, also across a kill -9 right after th
     console.log(`acme: 5 requests of 2 batches, ${acme} samples stored (expected 6); globex ${globex} (3)`);
     assert.equal(acme, 6, "two distinct batches of three samples");
     assert.equal(globex, 3);
-    // Control: a third key is a new batch, and the count sees it.
+    // Attempts 1 (batch-0001) and 3 (batch-0002) for acme, attempt 6 for globex.
+    assert.equal(await stored(program, ACME, "retry_probe", now, "sum"), 3 * 1 + 3 * 3);
+    assert.equal(await stored(program, GLOBEX, "retry_probe", now, "sum"), 3 * 6);
+    // Control: a third key is a new batch, and the count and the sum see it (attempt 7).
     assert.equal((await send(ACME, "batch-0003")).status, 202);
     await program.waitForProjected();
     assert.equal(await stored(program, ACME, "retry_probe", now), 9);
+    assert.equal(await stored(program, ACME, "retry_probe", now, "sum"), 3 * 1 + 3 * 3 + 3 * 7);
   });
 });
 

@@ -1,8 +1,9 @@
 /**
  * Sample policy against the real program, TESTING.md rows 6 and 7:
  * - out-of-order and same-timestamp samples, sent shuffled over many requests, give
- *   raw and 1m/1h rollup answers equal to the oracle's (every sample counts; `last` on
- *   equal timestamps is the greater value, as documented in the README);
+ *   raw and 1m/1h rollup answers equal to the oracle's (a timestamp written twice keeps
+ *   the value written last, as documented in the README; here a repeat travels in the
+ *   request of the sample it replaces, tests/e2e/sample-policy.test.ts sends it apart);
  * - NaN, ±Inf and the Prometheus stale marker are stored exactly: PromQL returns NaN and
  *   the infinities as sent and treats the stale marker as the end of the series, and the
  *   query API's aggregates leave NaN out and take the infinities in.
@@ -35,21 +36,28 @@ Deno.test("bad input: out-of-order and same-timestamp samples; rollups equal the
       const now = Date.now();
       const start = now - 50 * MINUTE;
       const oracle = new SampleOracle();
-      const sent: { host: string; ts: number; value: number }[] = [];
+      type Sent = { host: string; ts: number; value: number };
+      const units: Sent[][] = [];
       for (const host of ["a", "b", "c"]) {
         for (let ts = start + random.int(0, 5000); ts < now - MINUTE; ts += random.int(1000, 30_000)) {
           const value = random.int(-400, 400) / 4;
-          sent.push({ host, ts, value });
-          // About one in eight timestamps twice, with another value, in another request.
-          if (random.int(0, 7) === 0) sent.push({ host, ts, value: value + random.int(1, 8) / 4 });
+          // About one in eight timestamps twice, with another value, later in the same request.
+          units.push(
+            random.int(0, 7) === 0
+              ? [{ host, ts, value }, { host, ts, value: value + random.int(1, 8) / 4 }]
+              : [{ host, ts, value }],
+          );
         }
       }
-      for (const s of sent) oracle.add(s.host, s.ts, s.value);
       // Shuffled: every request holds samples from all over the 50 minutes.
-      const shuffled = random.shuffled(sent);
+      const shuffled = random.shuffled(units);
       const REQUESTS = 12;
+      const sent: Sent[] = [];
       for (let r = 0; r < REQUESTS; r++) {
-        const lines = shuffled.filter((_, i) => i % REQUESTS === r).map((s) =>
+        const request = shuffled.filter((_, i) => i % REQUESTS === r).flat();
+        sent.push(...request);
+        for (const s of request) oracle.add(s.host, s.ts, s.value);
+        const lines = request.map((s) =>
           JSON.stringify({ metric: "row6", labels: { host: s.host }, timestamps: [s.ts], values: [s.value] })
         );
         const res = await program.post("/v1/samples", lines.join("\n"), {

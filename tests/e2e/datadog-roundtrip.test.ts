@@ -415,15 +415,22 @@ Deno.test("Datadog v2 round trip: ingest, rollups and queries agree with the ora
         to: now + HOUR,
         step: 2 * HOUR,
       };
-      const count = async (resolution: string) => {
+      const count = async (resolution: string, agg = "count") => {
         await program.waitForProjected();
-        const reply = await program.query(ACME, { ...q, resolution });
+        const reply = await program.query(ACME, { ...q, agg, resolution });
         return reply.series.length === 0
           ? 0
           : reply.series[0].points.reduce((n, p) => n + (p[1] as number), 0);
       };
-      for (const encoding of ["gzip", undefined] as const) {
-        const res = await program.post("/api/v2/series", body, {
+      // The retry carries other values: had it been written, raw would hold them.
+      const doubled = {
+        series: body.series.map((s) => ({
+          ...s,
+          points: s.points.map((p) => ({ ...p, value: 2 * p.value })),
+        })),
+      };
+      for (const [encoding, sent] of [["gzip", body], [undefined, doubled]] as const) {
+        const res = await program.post("/api/v2/series", sent, {
           key: ACME,
           encoding,
           headers: { "idempotency-key": "retry-7d1c" },
@@ -431,15 +438,17 @@ Deno.test("Datadog v2 round trip: ingest, rollups and queries agree with the ora
         assert.equal(res.status, 202);
       }
       assert.equal(await count("raw"), 5);
+      assert.equal(await count("raw", "sum"), 3.75);
       assert.equal(await count("1h"), 5);
-      // Control: the same samples under another key are a new request, and the count sees them.
-      const again = await program.post("/api/v2/series", body, {
+      // Control: the doubled samples under another key are a new request, and they replace
+      // the first values (the sample policy: the last written value of a timestamp wins).
+      const again = await program.post("/api/v2/series", doubled, {
         key: ACME,
         headers: { "idempotency-key": "another-request-91e0" },
       });
       assert.equal(again.status, 202);
-      assert.equal(await count("raw"), 10);
-      assert.equal(await count("1h"), 10);
+      assert.equal(await count("raw"), 5);
+      assert.equal(await count("raw", "sum"), 7.5);
     });
 
     await t.step(

@@ -1,7 +1,8 @@
 /**
  * The expected answer of a query, computed from the samples a test sent: per series and
- * bucket the count, sum, min, max, last (greatest timestamp, then greatest value), avg
- * and the exact order statistics the percentiles are defined by.
+ * bucket the count, sum, min, max, last (greatest timestamp), avg and the exact order
+ * statistics the percentiles are defined by. A series and timestamp added twice keeps the
+ * value added last, the program's sample policy, so samples are added in the order sent.
  *
  * Buckets are epoch-aligned, `⌊ts / width⌋ · width`, as the query API's steps and the
  * rollup tables are. Sums are exact only when the values make them so (for example
@@ -26,11 +27,17 @@ export interface BucketStats {
 }
 
 export class SampleOracle {
-  readonly #samples = new Map<string, { ts: number[]; values: number[] }>();
+  readonly #samples = new Map<string, { ts: number[]; values: number[]; at: Map<number, number> }>();
 
   add(series: string, ts: number, value: number): void {
     let s = this.#samples.get(series);
-    if (!s) this.#samples.set(series, s = { ts: [], values: [] });
+    if (!s) this.#samples.set(series, s = { ts: [], values: [], at: new Map() });
+    const earlier = s.at.get(ts);
+    if (earlier !== undefined) {
+      s.values[earlier] = value;
+      return;
+    }
+    s.at.set(ts, s.ts.length);
     s.ts.push(ts);
     s.values.push(value);
   }
