@@ -179,6 +179,8 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
   const evaluating = run.evaluate
     ? evaluator.start().catch((error) => (options.onError ?? console.error)(error))
     : undefined;
+  // Samples accepted once this returns are evaluated: the evaluator has its start offsets.
+  if (evaluating !== undefined) await Promise.race([evaluator.positioned, evaluating]);
   const projected = (position: bigint) => projector.projected(position);
   const newId = () => crypto.randomUUID();
   return {
