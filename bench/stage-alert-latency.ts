@@ -53,6 +53,8 @@ export interface LatencyPhase {
   readonly ms: Quantiles;
   /** From sending the request to the notification's arrival. */
   readonly fromSentMs: Quantiles;
+  /** Of that, from sending the request until the event store recorded `IncidentFired`. */
+  readonly sentToRecordedMs: Quantiles;
 }
 
 export interface AlertLatencyResult {
@@ -129,12 +131,33 @@ async function probes(prefix: string, until: (sent: number) => boolean): Promise
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   const notified = [...accepted].filter(([h]) => arrivals.has(h));
+  const recorded = await firedAt();
   return {
     probes: accepted.size,
     notified: notified.length,
     ms: quantiles(notified.map(([h, t]) => arrivals.get(h)! - t.accepted)),
     fromSentMs: quantiles(notified.map(([h, t]) => arrivals.get(h)! - t.sent)),
+    sentToRecordedMs: quantiles(
+      notified.flatMap(([h, t]) => recorded.has(h) ? [recorded.get(h)! - t.sent] : []),
+    ),
   };
+}
+
+/** When the event store recorded each probe's `IncidentFired`, by host (from the incident timelines). */
+async function firedAt(): Promise<Map<string, number>> {
+  const get = async (path: string) => await (await fetch(`${url}${path}`, { headers: auth })).json();
+  const { incidents } = await get("/v1/incidents?status=firing&limit=10000") as {
+    incidents: { id: string; labels: Record<string, string> }[];
+  };
+  const recorded = new Map<string, number>();
+  for (const incident of incidents) {
+    const { timeline } = await get(`/v1/incidents/${incident.id}/timeline`) as {
+      timeline: { type: string; recordedAt: string }[];
+    };
+    const fired = timeline.find((e) => e.type === "IncidentFired");
+    if (fired) recorded.set(incident.labels.host, Date.parse(fired.recordedAt));
+  }
+  return recorded;
 }
 
 function quantiles(values: number[]): Quantiles {
@@ -223,7 +246,8 @@ try {
   const show = (name: string, p: LatencyPhase) =>
     `${name}: ${p.notified}/${p.probes} notified, 202 → webhook p50 ${p.ms.p50} ms, p90 ${p.ms.p90} ms, ` +
     `p99 ${p.ms.p99} ms, max ${p.ms.max} ms; from the request sent p50 ${p.fromSentMs.p50} ms, ` +
-    `p99 ${p.fromSentMs.p99} ms`;
+    `p99 ${p.fromSentMs.p99} ms (of which until IncidentFired was recorded: p50 ${p.sentToRecordedMs.p50} ms, ` +
+    `p99 ${p.sentToRecordedMs.p99} ms)`;
   console.log(show("alert latency idle", idle));
   console.log(show("alert latency under load", loaded));
   console.log(
