@@ -99,9 +99,12 @@ export interface Alerting {
 
 export async function openAlerting(options: AlertingOptions): Promise<Alerting> {
   const sql = options.sql ??
-    (options.postgresUrl
-      ? await openPostgres({ url: options.postgresUrl })
-      : await openPglite({ dataDir: join(options.dataDir, "pglite"), template: options.pgliteTemplate }));
+    (options.postgresUrl ? await openPostgres({ url: options.postgresUrl }) : await openPglite({
+      dataDir: join(options.dataDir, "pglite"),
+      template: options.pgliteTemplate,
+      // Off the event loop: an incident storm's statements would otherwise hold up ingest.
+      worker: true,
+    }));
   const store = options.eventStoreUrl
     ? (await import("./eventstoredb/eventstoredb-event-store.ts")).openEventStoreDb({
       url: options.eventStoreUrl,
@@ -179,6 +182,8 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
   const evaluating = run.evaluate
     ? evaluator.start().catch((error) => (options.onError ?? console.error)(error))
     : undefined;
+  // Samples accepted once this returns are evaluated: the evaluator has its start offsets.
+  if (evaluating !== undefined) await Promise.race([evaluator.positioned, evaluating]);
   const projected = (position: bigint) => projector.projected(position);
   const newId = () => crypto.randomUUID();
   return {

@@ -40,6 +40,9 @@ export class StreamingEvaluator {
   /** Transitions are recorded one at a time, in the order they were decided. */
   #recording: Promise<void> = Promise.resolve();
   #running?: Promise<void>;
+  #positioned!: () => void;
+  /** Resolves once the evaluator has fixed where it starts reading (and committed it for a new group). */
+  readonly positioned: Promise<void> = new Promise((resolve) => this.#positioned = resolve);
 
   constructor(private readonly options: StreamingEvaluatorOptions) {
     this.#group = options.group ?? "alerts";
@@ -92,9 +95,13 @@ export class StreamingEvaluator {
       // A group that never committed starts at the end: history from before the
       // evaluator existed only warms the windows, it is not alerted on.
       const next = o.committed ?? o.end;
+      // Committed at once, so samples appended before the first batch are not skipped
+      // by a restart (or left as lag) because the group had no offset yet.
+      if (o.committed === undefined) await log.commit(this.#group, samplesTopic, o.partition, next);
       committed.set(o.partition, next);
       replayFrom.set(o.partition, await this.#replayStart(o.partition, o.earliest, next));
     }
+    this.#positioned();
     const ticker = setInterval(() => this.#tick(), this.options.tickMs ?? 1000);
     try {
       for await (

@@ -9,7 +9,11 @@
  *
  * deno run -A bench/loadgen.ts --format native|vm-json|influx --url URL [--header "k: v"]
  *   [--series 100000] [--samples-per-body 10000] [--points-per-line 1] [--first-round 0] [--rounds 30]
- *   [--concurrency 4] [--base-ms N] [--step-ms 10000]
+ *   [--concurrency 4] [--base-ms N] [--step-ms 10000] [--rate SAMPLES_PER_SECOND] [--seconds N]
+ *
+ * `--rate` paces the bodies (body k is not sent before k × body size ÷ rate seconds after
+ * the first), for a steady background load; without it they go as fast as answered.
+ * `--seconds` stops sending new bodies that long after the first, even if rounds remain.
  */
 import { argValue, cpuSeconds } from "./proc.ts";
 import { type WireFormat, Workload } from "./workload.ts";
@@ -50,6 +54,8 @@ const workload = new Workload({
 const firstRound = number("--first-round", 0);
 const rounds = number("--rounds", 30);
 const concurrency = number("--concurrency", 4);
+const rate = number("--rate", 0);
+const seconds = number("--seconds", Infinity);
 const totalBodies = rounds * workload.bodiesPerRound;
 const firstBody = firstRound * workload.bodiesPerRound;
 headers["content-type"] = workload.contentType(format);
@@ -87,8 +93,13 @@ async function post(body: Uint8Array<ArrayBuffer>): Promise<void> {
 }
 
 async function worker(): Promise<void> {
-  while (next < totalBodies) {
-    const body = workload.body(format, firstBody + next++);
+  while (next < totalBodies && Date.now() - firstPostAt < seconds * 1000) {
+    const k = next++;
+    const body = workload.body(format, firstBody + k);
+    if (rate > 0) {
+      const due = firstPostAt + (k * workload.shape.samplesPerBody * 1000) / rate;
+      if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+    }
     bytes += body.byteLength;
     await post(body);
   }
@@ -98,8 +109,8 @@ await Promise.all(Array.from({ length: concurrency }, worker));
 const lastAckAt = Date.now();
 latencies.sort((a, b) => a - b);
 const result: LoadResult = {
-  samples: totalBodies * workload.shape.samplesPerBody,
-  bodies: totalBodies,
+  samples: next * workload.shape.samplesPerBody,
+  bodies: next,
   bytes,
   firstPostAt,
   lastAckAt,

@@ -12,7 +12,8 @@
  *   returns every sample;
  * - `decode`, `log-append`, `remote-write`: the micro benchmarks, only when named;
  * - `query`: dashboard query latency beside VictoriaMetrics (bench/stage-query.ts), only when named.
- * - `alerts`: streaming evaluation with 10,000 rules, in-process, only when named.
+ * - `alerts`: streaming evaluation with 10,000 rules, in-process, then the latency from a
+ *   breaching sample's 202 to a webhook receiver under background load, only when named.
  *
  * "Per core" is work per CPU second of the process doing it (user + system, every
  * thread). The summary goes to stdout and, as Markdown and JSON, to bench/.work/.
@@ -125,6 +126,7 @@ for (const stage of stages) {
       break;
     case "alerts":
       await runMicro("stage-alerts.ts");
+      await runMicro("stage-alert-latency.ts", quick ? ["--quick"] : []);
       break;
   }
 }

@@ -31,8 +31,10 @@
  */
 import { join } from "node:path";
 import { startKafka, waitUntil } from "./kafka-broker.ts";
-import { argValue, cpuSeconds, fmt, lineReader, peakRssMiB, workDir, writeResult } from "./proc.ts";
+import { argValue, cpuSeconds, fmt, peakRssMiB, workDir, writeResult } from "./proc.ts";
 import type { LoadResult } from "./loadgen.ts";
+import { spawnLogged } from "./logged-process.ts";
+import { spawnLoadgen } from "./loadgen-process.ts";
 import { METRIC, type WireFormat, Workload } from "./workload.ts";
 
 const args = Deno.args;
@@ -89,36 +91,6 @@ function freePort(): number {
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   return port;
-}
-
-/** Starts a process with its output going to `logFile`. */
-function spawnLogged(command: string, commandArgs: string[], options: Deno.CommandOptions, logFile: string) {
-  const child = new Deno.Command(command, { ...options, args: commandArgs, stdout: "piped", stderr: "piped" })
-    .spawn();
-  const file = Deno.openSync(logFile, { write: true, create: true, append: true });
-  const done = Promise.all(
-    [child.stdout, child.stderr].map((stream) =>
-      stream.pipeTo(new WritableStream({ write: (chunk) => void file.writeSync(chunk) }))
-    ),
-  ).finally(() => file.close());
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch {
-      // already gone
-    }
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-    }, 20_000);
-    await child.status;
-    clearTimeout(timer);
-    await done.catch(() => {});
-  };
-  return { child, stop };
 }
 
 function lookout(sync: "normal" | "full" | "kafka" | "kafka-platformatic"): Target {
@@ -281,9 +253,6 @@ export interface E2eResult {
 
 function loadgenArgs(server: Server, firstRound: number, rounds: number): string[] {
   return [
-    "run",
-    "-A",
-    "bench/loadgen.ts",
     "--format",
     server.format,
     "--url",
@@ -315,26 +284,14 @@ async function phase(
   rounds: number,
   storedAfter: number,
 ): Promise<PhaseResult> {
-  const loadgen = new Deno.Command(Deno.execPath(), {
-    args: loadgenArgs(server, firstRound, rounds),
-    cwd: ROOT,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const next = lineReader(loadgen.stdout);
-  const nextLine = async () =>
-    (await next()) ?? Promise.reject(new Error("load generator ended without a result"));
-  if (!JSON.parse(await nextLine()).ready) throw new Error("load generator did not get ready");
+  const loadgen = spawnLoadgen(loadgenArgs(server, firstRound, rounds), ROOT);
+  await loadgen.ready;
   const cpu = () => [server.pid, ...(server.helperPids ?? [])].reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const cpuAtStart = cpu();
-  const writer = loadgen.stdin.getWriter();
-  await writer.write(new TextEncoder().encode("go\n"));
-  await writer.close();
-  const load = JSON.parse(await nextLine()) as LoadResult;
+  await loadgen.go();
+  const load = await loadgen.result();
   const serverCpuAtAck = cpu() - cpuAtStart;
-  const status = await loadgen.status;
-  if (!status.success) throw new Error(`load generator failed (exit ${status.code})`);
+  await loadgen.ended();
   const samples = rounds * workload.samplesPerRound;
   if (load.samples !== samples) {
     throw new Error(`load generator sent ${load.samples} samples, ${samples} planned`);

@@ -111,6 +111,8 @@ export function incidentRoutes(options: IncidentOptions): Hono<TenantEnv> {
           revision: stored.revision,
           type: event.type,
           at: new Date(event.metadata.at).toISOString(),
+          // When the store recorded it: beside the evaluation time, how far behind the evaluator ran.
+          recordedAt: new Date(stored.recordedAt).toISOString(),
           who: event.metadata.who,
           why: event.metadata.why,
           ...data,

@@ -8,7 +8,8 @@
  * const sql = await openPglite({ dataDir: "./data/pglite" });
  * const rows = await sql.query<{ n: number }>("select 1 as n");
  */
-import { PGlite } from "@electric-sql/pglite";
+import { PGlite, type PGliteInterface } from "@electric-sql/pglite";
+import { startPgliteWorker } from "./pglite-worker-client.ts";
 import { type PgliteTemplate, seedPgliteDataDir } from "./pglite-template.ts";
 import pg from "pg";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
@@ -36,6 +37,8 @@ export interface PgliteOptions {
   readonly dataDir?: string;
   /** A new `dataDir` starts as a copy of this template instead of running initdb. */
   readonly template?: PgliteTemplate;
+  /** Runs the database in a Worker (`pglite-worker-client.ts`) instead of on the caller's thread. */
+  readonly worker?: boolean;
 }
 
 /** PGlite in `dataDir`, or in memory without one. */
@@ -43,7 +46,17 @@ export async function openPglite(options: PgliteOptions = {}): Promise<SqlClient
   if (options.dataDir !== undefined && options.template !== undefined) {
     await seedPgliteDataDir(options.dataDir, options.template);
   }
-  const db = await PGlite.create(options.dataDir);
+  let db: PGliteInterface;
+  let close: () => Promise<void>;
+  if (options.worker) {
+    const started = await startPgliteWorker(options.dataDir);
+    db = started.db;
+    close = started.close;
+  } else {
+    const local = await PGlite.create(options.dataDir);
+    db = local;
+    close = () => local.close();
+  }
   return {
     dialect: "pglite",
     query: async <Row>(text: string, params?: readonly unknown[]) =>
@@ -58,8 +71,9 @@ export async function openPglite(options: PgliteOptions = {}): Promise<SqlClient
     exec: async (statements) => {
       await db.exec(statements);
     },
-    drizzle: drizzlePglite({ client: db }) as unknown as Drizzle,
-    close: () => db.close(),
+    // PGliteWorker is a full PGlite client (the same base class); drizzle only types the in-thread one.
+    drizzle: drizzlePglite({ client: db as PGlite }) as unknown as Drizzle,
+    close,
   };
 }
 

@@ -84,6 +84,7 @@ async function timeline(app: RulesApp, id: string) {
     type: string;
     who: string;
     why: string;
+    recordedAt: string;
   }[];
 }
 
@@ -147,6 +148,11 @@ incidentCase(
     assert.equal(events[1].why, "avg(cpu_usage) = 96 > 90 (critical)");
     assert.equal(events[2].why, "looking");
     assert.equal(events[3].why, "avg(cpu_usage) = 50 no longer breaches");
+    // Recorded on the store's clock (the wall clock), not the evaluation time the test's clock gives.
+    const recorded = events.map((e) => Date.parse(e.recordedAt));
+    assert.ok(
+      recorded.every((t, i) => t <= Date.now() && t > Date.now() - 600_000 && t >= (recorded[i - 1] ?? t)),
+    );
     assert.equal((await app.request(`/v1/incidents/${open.id}/timeline`, { headers: GLOBEX })).status, 404);
     assert.deepEqual(await (await app.request("/v1/incidents", { headers: GLOBEX })).json(), {
       incidents: [],

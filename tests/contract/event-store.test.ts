@@ -1,5 +1,6 @@
 import { openPostgresEventStore } from "../../adapters/postgres/postgres-event-store.ts";
 import type { EventStore } from "../../domain/ports/event-store.ts";
+import type { SqlClient } from "../../adapters/postgres/sql-client.ts";
 import { eventStoreContract } from "./event-store.contract.ts";
 import { component } from "../support/component.ts";
 import { freshSchema, scratchPglite, testPostgresUrl } from "../support/postgres.ts";
@@ -11,6 +12,17 @@ eventStoreContract("event store on PGlite", async () => {
   pglite ??= scratchPglite().then((sql) => openPostgresEventStore(sql));
   return { store: await pglite, cleanup: () => Promise.resolve() };
 });
+
+// The program's embedded store: the same database in a Worker of its own.
+let pgliteWorker: Promise<{ store: EventStore; sql: SqlClient }> | undefined;
+eventStoreContract("event store on PGlite in a Worker", async () => {
+  pgliteWorker ??= scratchPglite({ worker: true }).then(async (sql) => ({
+    sql,
+    store: await openPostgresEventStore(sql),
+  }));
+  return { store: (await pgliteWorker).store, cleanup: () => Promise.resolve() };
+});
+globalThis.addEventListener("unload", () => void pgliteWorker?.then(({ sql }) => sql.close()));
 
 const postgresUrl = testPostgresUrl();
 if (postgresUrl !== undefined) {

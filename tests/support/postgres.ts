@@ -32,13 +32,14 @@ export async function freshSchema(url: string): Promise<{ sql: SqlClient; drop: 
  * An embedded PGlite database in a new temporary folder, copied from the template in the
  * user's cache as the program does, so a test file pays initdb at most once per machine.
  */
-export async function scratchPglite(): Promise<SqlClient> {
+export async function scratchPglite(options: { readonly worker?: boolean } = {}): Promise<SqlClient> {
   const version = await installedPgliteVersion();
   const cacheDir = defaultCacheDir(Deno.env.toObject());
   const root = await Deno.makeTempDir({ prefix: "lookout-test-pglite-" });
   const sql = await openPglite({
     dataDir: join(root, "pglite"),
     template: version !== undefined && cacheDir !== "" ? { cacheDir, version } : undefined,
+    worker: options.worker,
   });
   globalThis.addEventListener("unload", () => Deno.removeSync(root, { recursive: true }));
   return sql;
