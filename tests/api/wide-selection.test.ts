@@ -29,7 +29,7 @@ async function loaded(): Promise<string> {
        toDate(fromUnixTimestamp64Milli(toInt64(${START})), 'UTC') FROM numbers(${SERIES})`,
   );
   await store.command(
-    `INSERT INTO samples SELECT '${tenant}', intDiv(number, ${MINUTES}) + 1,
+    `INSERT INTO samples (tenant, series_id, ts, value) SELECT '${tenant}', intDiv(number, ${MINUTES}) + 1,
        fromUnixTimestamp64Milli(toInt64(${START}) + (number % ${MINUTES}) * 60000),
        toFloat64(((intDiv(number, ${MINUTES}) + 1) * 7 + number % ${MINUTES}) % 100)
        FROM numbers(${SERIES * MINUTES})`,
