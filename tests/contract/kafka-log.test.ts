@@ -41,22 +41,10 @@ if (kafkaAvailable) {
     const log = openKafkaLog({ brokers: KAFKA_BROKERS, clientId: "contract" });
     return Promise.resolve({ log, cleanup: () => log.close() });
   });
-  // Known defect: the @platformatic/kafka adapter passed this suite in two CI runs and
-  // failed 7 of its 13 cases in a third, so it runs only when asked for
-  // (LOOKOUT_TEST_KAFKA_PLATFORMATIC=1) until that is understood; kafkajs is the default.
-  if (Deno.env.get("LOOKOUT_TEST_KAFKA_PLATFORMATIC") === "1") {
-    commandLogContract("kafka log (platformatic)", () => {
-      const log = openKafkaClientLog("platformatic", { brokers: KAFKA_BROKERS, clientId: "contract" });
-      return Promise.resolve({ log, cleanup: () => log.close() });
-    });
-  } else {
-    Deno.test({
-      name:
-        "kafka log (platformatic): contract suite ignored as a known defect (LOOKOUT_TEST_KAFKA_PLATFORMATIC=1)",
-      ignore: true,
-      fn() {},
-    });
-  }
+  commandLogContract("kafka log (platformatic)", () => {
+    const log = openKafkaClientLog("platformatic", { brokers: KAFKA_BROKERS, clientId: "contract" });
+    return Promise.resolve({ log, cleanup: () => log.close() });
+  });
 
   kafkaCase("an idempotency key appended by one process is a duplicate in another", async (open, topic) => {
     const keysTopic = `${topic}.keys`;
@@ -134,7 +122,7 @@ if (kafkaAvailable) {
     assert.deepEqual((await log.read(topic, 0, 0, 10)).map((r) => r.key), ["before", "after"]);
     const consumed: string[] = [];
     const controller = new AbortController();
-    for await (const batch of log.consume({ group: "g", topic, signal: controller.signal })) {
+    for await (const batch of log.consume({ group: `${topic}.g`, topic, signal: controller.signal })) {
       consumed.push(...batch.records.map((r) => r.key));
       if (consumed.includes("after")) controller.abort();
     }
