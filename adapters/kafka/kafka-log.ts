@@ -36,6 +36,7 @@ import {
 import { createCluster, type KafkaCluster } from "./kafka-cluster.ts";
 import { LogAppends } from "./log-appends.ts";
 import { PartitionReader } from "./partition-reader.ts";
+import { kafkajsProducer } from "./kafkajs-producer.ts";
 import { ProduceQueue, type ProduceQueueOptions } from "./produce-queue.ts";
 import { commitFromOutside } from "./offset-commit.ts";
 import { retriable } from "./retriable.ts";
@@ -105,18 +106,19 @@ export class KafkaCommandLog implements CommandLog {
     };
     this.#keysTopic = keysTopic(options);
     this.#keys = new IdempotencyWindow(this.#reader, { ...this.#keysTopic, now: options.now ?? Date.now });
-    const plain = new ProduceQueue(() => this.#kafka.producer(producerSettings), produce);
+    const plain = new ProduceQueue(() => kafkajsProducer(this.#kafka.producer(producerSettings)), produce);
     const transactionalId = options.transactionalId ??
       `${options.clientId ?? "lookout"}-${crypto.randomUUID()}`;
     const keyed = new ProduceQueue(
       () =>
-        this.#kafka.producer({
+        kafkajsProducer(this.#kafka.producer({
           ...producerSettings,
           transactionalId,
           transactionTimeout: options.transactionTimeoutMs ?? 10_000,
-        }),
+        })),
       produce,
       this.#keys,
+      (topic, partitions) => this.#stableOffsets(topic, partitions),
     );
     this.#appends = new LogAppends(plain, keyed, this.#keys, produce.ackTimeoutMs);
     this.#consumerSettings = consumerSettings(options);
@@ -194,6 +196,19 @@ export class KafkaCommandLog implements CommandLog {
       end: end.get(partition) ?? 0,
       ...(group !== undefined ? { committed: committed.get(partition) } : {}),
     }));
+  }
+
+  /** Each partition's last stable offset: the end read-committed readers see. */
+  async #stableOffsets(topic: string, partitions: readonly number[]): Promise<Map<number, number>> {
+    return await retriable(async () => {
+      await this.#cluster.addTargetTopic(topic);
+      const [entry] = await this.#cluster.fetchTopicsOffset([{
+        topic,
+        fromBeginning: false,
+        partitions: partitions.map((partition) => ({ partition })),
+      }]);
+      return new Map(entry.partitions.map((p) => [p.partition, Number(p.offset)]));
+    });
   }
 
   async close(): Promise<void> {

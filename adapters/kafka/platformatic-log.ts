@@ -10,13 +10,7 @@
  * await log.ensureTopic("metrics.samples", 8);
  * await log.append("metrics.samples", [{ partition: 3, key: "acme", value }], { idempotencyKey });
  */
-import {
-  Admin,
-  Consumer,
-  FetchIsolationLevels,
-  ListOffsetTimestamps,
-  type TopicWithPartitionAndOffset,
-} from "@platformatic/kafka";
+import { Admin, Consumer, FetchIsolationLevels, ListOffsetTimestamps } from "@platformatic/kafka";
 import type {
   AppendOptions,
   AppendResult,
@@ -88,10 +82,10 @@ export class PlatformaticCommandLog implements CommandLog {
         platformaticProducer(
           // The client's request timeout is also what it asks as the transaction timeout.
           { ...producer, transactionalId, timeout: options.transactionTimeoutMs ?? 10_000 },
-          (written) => this.#awaitStable(written),
         ),
       produce,
       keys,
+      (topic, partitions) => this.#stableOffsets(topic, partitions),
     );
     this.#appends = new LogAppends(plain, keyed, keys, produce.ackTimeoutMs);
     this.#consumerSettings = consumerSettings(options);
@@ -188,27 +182,19 @@ export class PlatformaticCommandLog implements CommandLog {
     ]);
   }
 
-  /** Until each partition's last stable offset is past the offset written there. */
-  async #awaitStable(written: readonly TopicWithPartitionAndOffset[]): Promise<void> {
-    let waiting = [...written];
-    while (waiting.length > 0) {
-      const topics = [...new Set(waiting.map((w) => w.topic))].map((name) => ({
-        name,
-        partitions: waiting.filter((w) => w.topic === name).map((w) => ({
-          partitionIndex: w.partition,
+  /** Each partition's last stable offset: the end read-committed readers see. */
+  async #stableOffsets(topic: string, partitions: readonly number[]): Promise<Map<number, number>> {
+    const listed = await this.#admin.listOffsets({
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      topics: [{
+        name: topic,
+        partitions: partitions.map((partitionIndex) => ({
+          partitionIndex,
           timestamp: ListOffsetTimestamps.LATEST,
         })),
-      }));
-      const listed = await this.#admin.listOffsets({
-        isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-        topics,
-      });
-      const stable = new Map(
-        listed.flatMap((t) => t.partitions.map((p) => [`${t.name}\u0000${p.partitionIndex}`, p.offset])),
-      );
-      waiting = waiting.filter((w) => (stable.get(`${w.topic}\u0000${w.partition}`) ?? -1n) <= w.offset);
-      if (waiting.length > 0) await new Promise((resolve) => setTimeout(resolve, 1));
-    }
+      }],
+    });
+    return new Map(listed.flatMap((t) => t.partitions.map((p) => [p.partitionIndex, Number(p.offset)])));
   }
 
   #connect(): Promise<void> {

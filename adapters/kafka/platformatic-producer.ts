@@ -10,30 +10,13 @@
  * const queue = new ProduceQueue(() => platformaticProducer({ bootstrapBrokers, clientId }), options);
  */
 import { Buffer } from "node:buffer";
-import {
-  type MessageToProduce,
-  ProduceAcks,
-  Producer,
-  type ProducerOptions,
-  type TopicWithPartitionAndOffset,
-} from "@platformatic/kafka";
+import { type MessageToProduce, ProduceAcks, Producer, type ProducerOptions } from "@platformatic/kafka";
 import type { TopicMessages } from "kafkajs";
 import type { QueueProducer } from "./produce-queue.ts";
 
 export type PlatformaticProducerOptions = ProducerOptions<Buffer, Buffer, Buffer, Buffer>;
 
-/** Resolves once read-committed readers see the records at these offsets. */
-export type AwaitVisible = (written: readonly TopicWithPartitionAndOffset[]) => Promise<void>;
-
-/**
- * `awaitVisible` runs after each transaction commits: the broker answers the commit
- * before it has written the commit markers, and an append must be readable once it
- * resolved (the port's contract), so the queue answers only when the markers are in.
- */
-export function platformaticProducer(
-  options: PlatformaticProducerOptions,
-  awaitVisible: AwaitVisible = () => Promise.resolve(),
-): QueueProducer {
+export function platformaticProducer(options: PlatformaticProducerOptions): QueueProducer {
   let producer: Producer | undefined;
   const open = () => {
     producer ??= new Producer({
@@ -61,19 +44,19 @@ export function platformaticProducer(
     },
     async transaction() {
       const transaction = await open().beginTransaction();
-      const written: TopicWithPartitionAndOffset[] = [];
       return {
         sendBatch: async ({ topicMessages }) => {
           const result = await transaction.send({
             messages: toMessages(topicMessages),
             acks: ProduceAcks.ALL,
           });
-          written.push(...result.offsets ?? []);
+          return (result.offsets ?? []).map((o) => ({
+            topic: o.topic,
+            partition: o.partition,
+            baseOffset: Number(o.offset),
+          }));
         },
-        commit: async () => {
-          await transaction.commit();
-          await awaitVisible(written);
-        },
+        commit: () => transaction.commit(),
       };
     },
   };

@@ -12,7 +12,8 @@
  *
  * With `keys` (the keyed queue), each request is one Kafka transaction: the records of
  * every append in it and their idempotency keys become visible together or not at all
- * (consumers read committed). Keys are checked when a request is assembled, not when
+ * (consumers read committed); an append resolves once its records are readable
+ * (`untilStable`). Keys are checked when a request is assembled, not when
  * an append is queued: a retry queued while its earlier attempt is still in flight is
  * decided after that attempt's outcome, and is a duplicate when it landed. A failed
  * transaction has an unknown outcome (a commit the broker took just before it died
@@ -28,14 +29,16 @@
  */
 import type { Message, TopicMessages } from "kafkajs";
 import { Unavailable } from "../../domain/errors.ts";
+import { type StableOffsets, untilStable, type WrittenBatch } from "./stable-offsets.ts";
 
-/** What the queue needs of a producer (a kafkajs `Producer` is one; other clients adapt to it). */
+/** What the queue needs of a producer (each client adapts to it). */
 export interface QueueProducer {
   connect(): Promise<void>;
   disconnect(): Promise<void>;
   sendBatch(batch: { acks: number; topicMessages: TopicMessages[] }): Promise<unknown>;
   transaction(): Promise<{
-    sendBatch(batch: { acks: number; topicMessages: TopicMessages[] }): Promise<unknown>;
+    /** Where the records begin in each partition written. */
+    sendBatch(batch: { acks: number; topicMessages: TopicMessages[] }): Promise<readonly WrittenBatch[]>;
     commit(): Promise<void>;
   }>;
 }
@@ -77,6 +80,8 @@ export class ProduceQueue {
     private readonly createProducer: () => QueueProducer,
     private readonly options: ProduceQueueOptions,
     private readonly keys?: KeyLedger,
+    /** How the keyed queue learns that a committed transaction is readable. */
+    private readonly stable?: StableOffsets,
   ) {}
 
   async close(): Promise<void> {
@@ -183,10 +188,11 @@ export class ProduceQueue {
         if (pending.key !== undefined) inRequest.add(pending.key);
       }
     }
-    if (fresh.length > 0) {
-      await transaction.sendBatch({ acks: -1, topicMessages: fresh.flatMap((p) => p.messages) });
-    }
+    const written = fresh.length > 0
+      ? await transaction.sendBatch({ acks: -1, topicMessages: fresh.flatMap((p) => p.messages) })
+      : [];
     await transaction.commit();
+    if (this.stable) await untilStable(written, this.stable, this.options.ackTimeoutMs);
     keys.landed([...inRequest]);
     for (const pending of fresh) this.#settle(pending);
     for (const pending of repeated) this.#settle(pending, undefined, true);

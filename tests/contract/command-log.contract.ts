@@ -1,7 +1,8 @@
 /**
  * The command-log contract: every `CommandLog` (embedded SQLite, Kafka) must pass these
- * cases. Each case gets a fresh log from the factory and its own topic names, so a
- * shared broker can run them too.
+ * cases. Each case gets a fresh log from the factory, its own topic names and consumer
+ * groups named after its topic, so a shared broker can run them too and a member one
+ * case leaves behind cannot hold up another case's group.
  *
  * @example
  * commandLogContract("sqlite", async () => {
@@ -117,7 +118,7 @@ export function commandLogContract(name: string, factory: CommandLogFactory): vo
       const read = await log.read(topic, partition, 0, 100);
       assert.deepEqual(read.map((r) => text(r.value)), expected[partition]);
     }
-    const batches = await collect(log, { group: "g", topic, maxRecords: 7 }, 40);
+    const batches = await collect(log, { group: `${topic}.g`, topic, maxRecords: 7 }, 40);
     const consumed: string[][] = [[], []];
     for (const batch of batches) {
       assert.ok(batch.records.length >= 1 && batch.records.length <= 7, `batch of ${batch.records.length}`);
@@ -136,7 +137,8 @@ export function commandLogContract(name: string, factory: CommandLogFactory): vo
     const topic = uniqueTopic("live");
     await log.ensureTopic(topic, 1);
     const controller = new AbortController();
-    const batches = log.consume({ group: "g", topic, signal: controller.signal })[Symbol.asyncIterator]();
+    const batches = log.consume({ group: `${topic}.g`, topic, signal: controller.signal })
+      [Symbol.asyncIterator]();
     try {
       const waiting = nextRecords(batches, 2);
       await log.append(topic, [{ partition: 0, key: "a", value: bytes("1") }, {
@@ -159,13 +161,13 @@ export function commandLogContract(name: string, factory: CommandLogFactory): vo
     await log.ensureTopic(topic, 2);
     await log.append(topic, range(5).map((i) => ({ partition: 0, key: `k${i}`, value: bytes(`${i}`) })));
     await log.append(topic, range(2).map((i) => ({ partition: 1, key: `m${i}`, value: bytes(`${i}`) })));
-    const first = await collect(log, { group: "g", topic }, 7);
+    const first = await collect(log, { group: `${topic}.g`, topic }, 7);
     assert.deepEqual(offsetsByPartition(first), [[0, 1, 2, 3, 4], [0, 1]]);
-    await log.commit("g", topic, 0, 3);
-    await log.commit("g", topic, 1, 2);
+    await log.commit(`${topic}.g`, topic, 0, 3);
+    await log.commit(`${topic}.g`, topic, 1, 2);
 
     await log.append(topic, [{ partition: 1, key: "m2", value: bytes("2") }]);
-    const second = await collect(log, { group: "g", topic }, 3);
+    const second = await collect(log, { group: `${topic}.g`, topic }, 3);
     assert.deepEqual(offsetsByPartition(second), [[3, 4], [2]]);
   });
 
@@ -173,15 +175,15 @@ export function commandLogContract(name: string, factory: CommandLogFactory): vo
     const topic = uniqueTopic("groups");
     await log.ensureTopic(topic, 1);
     await log.append(topic, range(4).map((i) => ({ partition: 0, key: `k${i}`, value: bytes(`${i}`) })));
-    await collect(log, { group: "a", topic }, 4);
-    await log.commit("a", topic, 0, 4);
-    const b = await collect(log, { group: "b", topic }, 4);
+    await collect(log, { group: `${topic}.a`, topic }, 4);
+    await log.commit(`${topic}.a`, topic, 0, 4);
+    const b = await collect(log, { group: `${topic}.b`, topic }, 4);
     assert.deepEqual(offsetsByPartition(b), [[0, 1, 2, 3]]);
-    await log.commit("b", topic, 0, 1);
-    assert.deepEqual((await log.offsets(topic, "a")).map((o) => o.committed), [4]);
-    assert.deepEqual((await log.offsets(topic, "b")).map((o) => o.committed), [1]);
+    await log.commit(`${topic}.b`, topic, 0, 1);
+    assert.deepEqual((await log.offsets(topic, `${topic}.a`)).map((o) => o.committed), [4]);
+    assert.deepEqual((await log.offsets(topic, `${topic}.b`)).map((o) => o.committed), [1]);
     await log.append(topic, [{ partition: 0, key: "k4", value: bytes("4") }]);
-    const a = await collect(log, { group: "a", topic }, 1);
+    const a = await collect(log, { group: `${topic}.a`, topic }, 1);
     assert.deepEqual(offsetsByPartition(a), [[4]]);
   });
 
@@ -190,10 +192,10 @@ export function commandLogContract(name: string, factory: CommandLogFactory): vo
     await log.ensureTopic(topic, 2);
     await log.append(topic, range(10).map((i) => ({ partition: 0, key: `k${i}`, value: bytes(`${i}`) })));
     await log.append(topic, range(3).map((i) => ({ partition: 1, key: `m${i}`, value: bytes(`${i}`) })));
-    await log.commit("g", topic, 0, 8);
+    await log.commit(`${topic}.g`, topic, 0, 8);
     const asked: [number, number | undefined][] = [];
     const replay = await collect(log, {
-      group: "g",
+      group: `${topic}.g`,
       topic,
       startAt: (partition, committed) => {
         asked.push([partition, committed]);
@@ -202,8 +204,8 @@ export function commandLogContract(name: string, factory: CommandLogFactory): vo
     }, 11);
     assert.deepEqual(asked.sort((x, y) => x[0] - y[0]), [[0, 8], [1, undefined]]);
     assert.deepEqual(offsetsByPartition(replay), [[2, 3, 4, 5, 6, 7, 8, 9], [0, 1, 2]]);
-    assert.deepEqual((await log.offsets(topic, "g")).map((o) => o.committed), [8, undefined]);
-    const resumed = await collect(log, { group: "g", topic, startAt: () => undefined }, 5);
+    assert.deepEqual((await log.offsets(topic, `${topic}.g`)).map((o) => o.committed), [8, undefined]);
+    const resumed = await collect(log, { group: `${topic}.g`, topic, startAt: () => undefined }, 5);
     assert.deepEqual(offsetsByPartition(resumed), [[8, 9], [0, 1, 2]]);
   });
 
@@ -248,7 +250,7 @@ export function commandLogContract(name: string, factory: CommandLogFactory): vo
         }];
         await log.append(topic, records, i % 2 === 0 ? { idempotencyKey: `n${i}` } : {});
       }
-      const batches = await collect(log, { group: "g", topic, maxRecords: 4 }, 12);
+      const batches = await collect(log, { group: `${topic}.g`, topic, maxRecords: 4 }, 12);
       const next = new Map<number, number>();
       for (const batch of batches) {
         assert.ok(
@@ -263,9 +265,9 @@ export function commandLogContract(name: string, factory: CommandLogFactory): vo
           );
         }
         next.set(batch.partition, batch.nextOffset);
-        await log.commit("g", topic, batch.partition, batch.nextOffset);
+        await log.commit(`${topic}.g`, topic, batch.partition, batch.nextOffset);
       }
-      const offsets = await log.offsets(topic, "g");
+      const offsets = await log.offsets(topic, `${topic}.g`);
       assert.deepEqual(offsets.map((o) => o.committed), offsets.map((o) => o.end));
       assert.deepEqual(offsetsByPartition(batches).map((offsets) => offsets.length), [6, 6]);
     },
@@ -278,10 +280,10 @@ export function commandLogContract(name: string, factory: CommandLogFactory): vo
     await log.append(topic, [{ partition: 1, key: "k", value: bytes("v") }]);
     const plain = (await log.offsets(topic)).map((o) => [o.partition, o.earliest, o.end, o.committed]);
     assert.deepEqual(plain, [[0, 0, 3, undefined], [1, 0, 1, undefined], [2, 0, 0, undefined]]);
-    await log.commit("g", topic, 0, 2);
-    await log.commit("g", topic, 0, 3);
-    await log.commit("g", topic, 1, 1);
-    const grouped = (await log.offsets(topic, "g")).map((o) => [o.partition, o.end, o.committed]);
+    await log.commit(`${topic}.g`, topic, 0, 2);
+    await log.commit(`${topic}.g`, topic, 0, 3);
+    await log.commit(`${topic}.g`, topic, 1, 1);
+    const grouped = (await log.offsets(topic, `${topic}.g`)).map((o) => [o.partition, o.end, o.committed]);
     assert.deepEqual(grouped, [[0, 3, 3], [1, 1, 1], [2, 0, undefined]]);
     const other = (await log.offsets(topic, "other")).map((o) => o.committed);
     assert.deepEqual(other, [undefined, undefined, undefined]);
@@ -291,7 +293,8 @@ export function commandLogContract(name: string, factory: CommandLogFactory): vo
     const topic = uniqueTopic("abort");
     await log.ensureTopic(topic, 1);
     const controller = new AbortController();
-    const batches = log.consume({ group: "g", topic, signal: controller.signal })[Symbol.asyncIterator]();
+    const batches = log.consume({ group: `${topic}.g`, topic, signal: controller.signal })
+      [Symbol.asyncIterator]();
     const pending = batches.next();
     assert.equal(await settlesWithin(pending, 50), false, "an empty topic must keep the consumer waiting");
     controller.abort();
@@ -299,7 +302,8 @@ export function commandLogContract(name: string, factory: CommandLogFactory): vo
     assert.equal(ended.done, true);
 
     await log.append(topic, [{ partition: 0, key: "k", value: bytes("v") }]);
-    const aborted = log.consume({ group: "g", topic, signal: AbortSignal.abort() })[Symbol.asyncIterator]();
+    const aborted = log.consume({ group: `${topic}.g`, topic, signal: AbortSignal.abort() })
+      [Symbol.asyncIterator]();
     const first = await withTimeout(aborted.next(), DELIVERY_TIMEOUT_MS, "consume with an aborted signal");
     assert.equal(first.done, true, "an already aborted signal must yield nothing");
   });

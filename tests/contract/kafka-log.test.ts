@@ -122,7 +122,7 @@ if (kafkaAvailable) {
     assert.deepEqual((await log.read(topic, 0, 0, 10)).map((r) => r.key), ["before", "after"]);
     const consumed: string[] = [];
     const controller = new AbortController();
-    for await (const batch of log.consume({ group: "g", topic, signal: controller.signal })) {
+    for await (const batch of log.consume({ group: `${topic}.g`, topic, signal: controller.signal })) {
       consumed.push(...batch.records.map((r) => r.key));
       if (consumed.includes("after")) controller.abort();
     }
