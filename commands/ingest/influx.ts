@@ -27,7 +27,7 @@ import { normalizeLabelName, normalizeMetricName } from "../../domain/label-rule
 import { DecodeCollector, type DecodeContext, type DecodeResult } from "./decode-context.ts";
 import { InfluxScan, keyEnd, unescape } from "./influx-scan.ts";
 import { OneSample } from "./one-sample.ts";
-import type { KnownSeries } from "./series-cache.ts";
+import type { CachedSeries, KnownSeries } from "./series-cache.ts";
 
 const KEY_PREFIX = "\u0004";
 
@@ -64,6 +64,7 @@ export function decodeInflux(text: string, precision: InfluxPrecision, ctx: Deco
   const unit = PRECISIONS[precision];
   let strings = 0;
   let line = 0;
+  let previous: CachedSeries | undefined;
   for (let start = 0; start < text.length; line++) {
     let end = text.indexOf("\n", start);
     if (end < 0) end = text.length;
@@ -112,13 +113,25 @@ export function decodeInflux(text: string, precision: InfluxPrecision, ctx: Deco
         );
         continue;
       }
-      const resolve = () => resolveSeries(text, start, scan, f, collector);
       let known: KnownSeries;
-      if (cache === undefined) known = resolve();
+      if (cache === undefined) known = resolveSeries(text, start, scan, f, collector);
       else {
-        const key = KEY_PREFIX + text.slice(start, scan.seriesEnd) + " " +
-          text.slice(scan.fieldKeyStart[f], scan.fieldKeyEnd[f]);
-        known = cache.get(key) ?? cache.set(key, resolve());
+        const fieldStart = scan.fieldKeyStart[f];
+        const fieldEnd = scan.fieldKeyEnd[f];
+        // An agent writes its series in the same order every interval: the entry that
+        // followed the previous one last time is compared with the wire without building
+        // and hashing a key.
+        const predicted = previous && cache.successor(
+          previous,
+          (key) => keyMatches(key, text, start, scan.seriesEnd, fieldStart, fieldEnd),
+        );
+        if (predicted) known = previous = predicted;
+        else {
+          const key = KEY_PREFIX + text.slice(start, scan.seriesEnd) + " " + text.slice(fieldStart, fieldEnd);
+          const cached = cache.get(key) ?? cache.set(key, resolveSeries(text, start, scan, f, collector));
+          if (previous !== undefined) cache.link(previous, cached);
+          known = previous = cached;
+        }
       }
       collector.addKnown(line, known, sample.of(timestamp, value));
     }
@@ -127,6 +140,22 @@ export function decodeInflux(text: string, precision: InfluxPrecision, ctx: Deco
   const result = collector.result();
   if (strings > 0) result.rejectedSamples.string_field = strings;
   return result;
+}
+
+/** Whether `key` is the cache key of the series text and field key at these offsets. */
+function keyMatches(
+  key: string,
+  text: string,
+  start: number,
+  seriesEnd: number,
+  fieldStart: number,
+  fieldEnd: number,
+): boolean {
+  const seriesLength = seriesEnd - start;
+  return key.length === seriesLength + fieldEnd - fieldStart + 2 && key.charCodeAt(0) === 0x04 &&
+    key.charCodeAt(seriesLength + 1) === 0x20 &&
+    text.startsWith(key.substring(1, seriesLength + 1), start) &&
+    text.startsWith(key.substring(seriesLength + 2), fieldStart);
 }
 
 const STRING = Symbol("string field");
