@@ -123,7 +123,7 @@ export function decodeInflux(text: string, precision: InfluxPrecision, ctx: Deco
         // and hashing a key.
         const predicted = previous && cache.successor(
           previous,
-          (key) => keyMatches(key, text, start, scan.seriesEnd, fieldStart, fieldEnd),
+          (next) => keyMatches(next.key, text, start, scan.seriesEnd, fieldStart, fieldEnd),
         );
         if (predicted) known = previous = predicted;
         else {

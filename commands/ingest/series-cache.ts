@@ -81,12 +81,12 @@ export class SeriesCache {
   }
 
   /**
-   * The entry that followed `entry` last time, if it is still cached and `matches` its
-   * key (the caller compares it with the wire without building a key of its own).
+   * The entry that followed `entry` last time, if it is still cached and `matches` it
+   * (the caller compares its key or its source with the wire without building a key).
    */
-  successor(entry: CachedSeries, matches: (key: string) => boolean): CachedSeries | undefined {
+  successor(entry: CachedSeries, matches: (next: CachedSeries) => boolean): CachedSeries | undefined {
     const next = (entry as Entry).next;
-    if (next === undefined || next.generation < this.#generation - 1 || !matches(next.key)) return undefined;
+    if (next === undefined || next.generation < this.#generation - 1 || !matches(next)) return undefined;
     this.#hits++;
     this.#touch(next);
     return next;
