@@ -75,7 +75,13 @@ export function decodeInflux(text: string, precision: InfluxPrecision, ctx: Deco
       start = next;
       continue;
     }
-    const problem = scan.line(text, start, end);
+    // A line that starts as the series and first field that followed the previous
+    // line's last time is scanned from its fields on.
+    const predicted = previous &&
+      cache!.successor(previous, (next) => lineStartsWith(next, text, start, end));
+    const problem = predicted
+      ? scan.lineAfterSeries(text, start + predicted.split!, end)
+      : scan.line(text, start, end);
     if (problem !== undefined) {
       collector.rejectSeries(line, `line ${line + 1}: ${problem}`);
       start = next;
@@ -115,6 +121,7 @@ export function decodeInflux(text: string, precision: InfluxPrecision, ctx: Deco
       }
       let known: KnownSeries;
       if (cache === undefined) known = resolveSeries(text, start, scan, f, collector);
+      else if (f === 0 && predicted) known = previous = predicted;
       else {
         const fieldStart = scan.fieldKeyStart[f];
         const fieldEnd = scan.fieldKeyEnd[f];
@@ -128,7 +135,11 @@ export function decodeInflux(text: string, precision: InfluxPrecision, ctx: Deco
         if (predicted) known = previous = predicted;
         else {
           const key = KEY_PREFIX + text.slice(start, scan.seriesEnd) + " " + text.slice(fieldStart, fieldEnd);
-          const cached = cache.get(key) ?? cache.set(key, resolveSeries(text, start, scan, f, collector));
+          const cached = cache.get(key) ??
+            cache.set(key, {
+              ...resolveSeries(text, start, scan, f, collector),
+              split: scan.seriesEnd - start,
+            });
           if (previous !== undefined) cache.link(previous, cached);
           known = previous = cached;
         }
@@ -140,6 +151,14 @@ export function decodeInflux(text: string, precision: InfluxPrecision, ctx: Deco
   const result = collector.result();
   if (strings > 0) result.rejectedSamples.string_field = strings;
   return result;
+}
+
+/** Whether the line at `start` begins with the series text and first field key of `entry`, then `=`. */
+function lineStartsWith(entry: CachedSeries, text: string, start: number, end: number): boolean {
+  const { key } = entry;
+  const stop = start + key.length - 1;
+  return entry.split !== undefined && stop < end && text.charCodeAt(stop) === 0x3d &&
+    key.charCodeAt(0) === 0x04 && text.startsWith(key.substring(1), start);
 }
 
 /** Whether `key` is the cache key of the series text and field key at these offsets. */
@@ -213,11 +232,14 @@ function resolveSeries(
   f: number,
   collector: DecodeCollector,
 ): KnownSeries {
-  const measurement = unescape(text, start, scan.measurementEnd, true);
+  const measurementEnd = scan.measurementEnd >= 0
+    ? scan.measurementEnd
+    : scan.findMeasurementEnd(text, start);
+  const measurement = unescape(text, start, measurementEnd, true);
   const field = unescape(text, scan.fieldKeyStart[f], scan.fieldKeyEnd[f]);
   const metric = normalizeMetricName(`${measurement}_${field}`);
   const labels: Record<string, string> = {};
-  for (let i = scan.measurementEnd; i < scan.seriesEnd;) {
+  for (let i = measurementEnd; i < scan.seriesEnd;) {
     // At a comma: `,key=value` up to the next unescaped comma or the end of the tags.
     const keyStart = i + 1;
     const eq = keyEnd(text, keyStart, scan.seriesEnd);

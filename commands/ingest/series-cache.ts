@@ -45,6 +45,11 @@ export interface KnownSeries {
    * them: a hit counts only when they are equal (`rangesMatch` in proto-wire.ts).
    */
   readonly source?: Uint8Array;
+  /**
+   * For a key that joins two parts of the wire after a one-character prefix (Influx:
+   * the measurement and tags, a space, the field key), how long the first part is.
+   */
+  readonly split?: number;
 }
 
 /** An entry of the cache: the series, the key it is stored under, and what followed it. */

@@ -140,6 +140,26 @@ Deno.test("influx: a body that differs from the last one by a character still re
       `cpu,host=web-2 idle=3,user=2 ${NOW + 1}`,
       `mem,host=web-1 used=4 ${NOW + 1}`,
     ],
+    [
+      `cpu,host=web-1 idle=1,user=2 ${NOW + 1}`,
+      `cpu,host=web-2  idle=3 ${NOW + 1}`,
+      `mem,host=web-1 used=4 ${NOW + 1}`,
+    ],
+    [
+      `cpu,host=web-1 idle=1,user=2 ${NOW + 1}`,
+      `cpu,host=web-2 idlex=3 ${NOW + 1}`,
+      `mem,host=web-1 used=4 ${NOW + 1}`,
+    ],
+    [
+      `cpu,host=web-1 idle=1,user=2 ${NOW + 1}`,
+      `cpu,host=web-2,dc=x idle=3 ${NOW + 1}`,
+      `mem,host=web-1 used=4 ${NOW + 1}`,
+    ],
+    [
+      `cpu,host=web-1 idle=1,user=2 ${NOW + 1}`,
+      `cpu,host=web-2 idle=3 ${NOW + 1}`,
+      `mem,host=web-1 used=4,free=5 ${NOW + 1}`,
+    ],
   ];
   for (const variant of variants) {
     const cached = { ...ctx, seriesCache: new SeriesCache(1024) };
@@ -147,7 +167,8 @@ Deno.test("influx: a body that differs from the last one by a character still re
     decodeInflux(first.join("\n"), "ms", cached);
     const body = variant.join("\n");
     const expected = observed(decodeInflux(body, "ms", { ...ctx, seriesCache: undefined }));
-    assert.equal(expected.samples.length, variant.join(",").split("=").length - 1 - variant.length);
+    const fields = variant.reduce((n, line) => n + line.split(" ").filter(Boolean)[1].split(",").length, 0);
+    assert.equal(expected.samples.length, fields);
     assert.deepEqual(
       observed(decodeInflux(body, "ms", cached)),
       observed(decodeInflux(body, "ms", { ...ctx, seriesCache: undefined })),
