@@ -40,3 +40,18 @@ Deno.test("batchWhileBusy: work that fails ends the stream with its error", asyn
   source.next(1);
   await assert.rejects(output, /database gone/);
 });
+
+Deno.test("batchWhileBusy: values that arrive while idle are worked on one by one", async () => {
+  const source = new Subject<string>();
+  const batches: string[][] = [];
+  const output = lastValueFrom(
+    source.pipe(batchWhileBusy((batch) => defer(() => Promise.resolve(batches.push(batch)))), toArray()),
+  );
+  for (const value of ["a", "b", "c"]) {
+    source.next(value);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  source.complete();
+  assert.deepEqual(await output, [1, 2, 3]);
+  assert.deepEqual(batches, [["a"], ["b"], ["c"]]);
+});
