@@ -15,7 +15,8 @@
  *   OTLP protobuf. A protocol a peer refuses (status ≥ 300 in the warm round) has no
  *   figure from it.
  *
- * Run: deno run -A bench/stage-protocols.ts [--quick] [--only=influx,otlp-protobuf] [--out file.json]
+ * Run: deno run -A bench/stage-protocols.ts [--quick] [--only=influx,otlp-protobuf] [--rounds=N]
+ *   [--no-peers] [--out file.json]
  */
 import { join } from "node:path";
 import { createApp } from "../adapters/http/app.ts";
@@ -29,7 +30,9 @@ import { type Bodies, type Protocol, protocolBodies } from "./protocol-bodies.ts
 const args = Deno.args;
 const quick = args.includes("--quick");
 const SERIES = quick ? 20_000 : 50_000;
-const ROUNDS = quick ? 3 : 6;
+const ROUNDS = Number(
+  args.find((a) => a.startsWith("--rounds="))?.slice("--rounds=".length) ?? (quick ? 3 : 6),
+);
 const KEY = "bench-protocols-key";
 const ALL_PROTOCOLS: readonly Protocol[] = [
   "remote-write-1",
@@ -224,7 +227,8 @@ function peers(): Peer[] {
 
 const dir = await workDir("protocols-");
 const results: ProtocolResult[] = [];
-const PEERS = peers();
+// --no-peers: Lookout alone, e.g. under --cpu-prof.
+const PEERS = args.includes("--no-peers") ? [] : peers();
 try {
   for (const protocol of PROTOCOLS) {
     const bodies = await protocolBodies(protocol, {

@@ -59,6 +59,35 @@ export class InfluxScan {
     }
     this.seriesEnd = i;
     if (i >= end || text.charCodeAt(i) !== SPACE) return "the field set is missing";
+    return this.#rest(text, i, end);
+  }
+
+  /**
+   * Scans a line whose measurement and tag set are known to end at `seriesEnd` (the
+   * same text as a line scanned before): only the fields and the timestamp are read.
+   * `measurementEnd` is then -1 until `findMeasurementEnd` is asked for it.
+   */
+  lineAfterSeries(text: string, seriesEnd: number, end: number): string | undefined {
+    this.measurementEnd = -1;
+    this.seriesEnd = seriesEnd;
+    return this.#rest(text, seriesEnd, end);
+  }
+
+  /** Where the measurement of the line starting at `start` ends. */
+  findMeasurementEnd(text: string, start: number): number {
+    let i = start;
+    for (; i < this.seriesEnd; i++) {
+      const c = text.charCodeAt(i);
+      if (c === BACKSLASH && i + 1 < this.seriesEnd) {
+        const next = text.charCodeAt(i + 1);
+        if (next === COMMA || next === SPACE) i++;
+      } else if (c === COMMA || c === SPACE) break;
+    }
+    return this.measurementEnd = i;
+  }
+
+  /** The fields and the timestamp, from the space after the tag set. */
+  #rest(text: string, i: number, end: number): string | undefined {
     while (i < end && text.charCodeAt(i) === SPACE) i++;
     // Field set: key=value pairs separated by commas, up to a space.
     this.fieldCount = 0;

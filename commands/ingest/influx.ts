@@ -27,7 +27,7 @@ import { normalizeLabelName, normalizeMetricName } from "../../domain/label-rule
 import { DecodeCollector, type DecodeContext, type DecodeResult } from "./decode-context.ts";
 import { InfluxScan, keyEnd, unescape } from "./influx-scan.ts";
 import { OneSample } from "./one-sample.ts";
-import type { KnownSeries } from "./series-cache.ts";
+import type { CachedSeries, KnownSeries } from "./series-cache.ts";
 
 const KEY_PREFIX = "\u0004";
 
@@ -64,6 +64,7 @@ export function decodeInflux(text: string, precision: InfluxPrecision, ctx: Deco
   const unit = PRECISIONS[precision];
   let strings = 0;
   let line = 0;
+  let previous: CachedSeries | undefined;
   for (let start = 0; start < text.length; line++) {
     let end = text.indexOf("\n", start);
     if (end < 0) end = text.length;
@@ -74,7 +75,13 @@ export function decodeInflux(text: string, precision: InfluxPrecision, ctx: Deco
       start = next;
       continue;
     }
-    const problem = scan.line(text, start, end);
+    // A line that starts as the series and first field that followed the previous
+    // line's last time is scanned from its fields on.
+    const predicted = previous &&
+      cache!.successor(previous, (next) => lineStartsWith(next, text, start, end));
+    const problem = predicted
+      ? scan.lineAfterSeries(text, start + predicted.split!, end)
+      : scan.line(text, start, end);
     if (problem !== undefined) {
       collector.rejectSeries(line, `line ${line + 1}: ${problem}`);
       start = next;
@@ -112,13 +119,30 @@ export function decodeInflux(text: string, precision: InfluxPrecision, ctx: Deco
         );
         continue;
       }
-      const resolve = () => resolveSeries(text, start, scan, f, collector);
       let known: KnownSeries;
-      if (cache === undefined) known = resolve();
+      if (cache === undefined) known = resolveSeries(text, start, scan, f, collector);
+      else if (f === 0 && predicted) known = previous = predicted;
       else {
-        const key = KEY_PREFIX + text.slice(start, scan.seriesEnd) + " " +
-          text.slice(scan.fieldKeyStart[f], scan.fieldKeyEnd[f]);
-        known = cache.get(key) ?? cache.set(key, resolve());
+        const fieldStart = scan.fieldKeyStart[f];
+        const fieldEnd = scan.fieldKeyEnd[f];
+        // An agent writes its series in the same order every interval: the entry that
+        // followed the previous one last time is compared with the wire without building
+        // and hashing a key.
+        const predicted = previous && cache.successor(
+          previous,
+          (next) => keyMatches(next.key, text, start, scan.seriesEnd, fieldStart, fieldEnd),
+        );
+        if (predicted) known = previous = predicted;
+        else {
+          const key = KEY_PREFIX + text.slice(start, scan.seriesEnd) + " " + text.slice(fieldStart, fieldEnd);
+          const cached = cache.get(key) ??
+            cache.set(key, {
+              ...resolveSeries(text, start, scan, f, collector),
+              split: scan.seriesEnd - start,
+            });
+          if (previous !== undefined) cache.link(previous, cached);
+          known = previous = cached;
+        }
       }
       collector.addKnown(line, known, sample.of(timestamp, value));
     }
@@ -127,6 +151,35 @@ export function decodeInflux(text: string, precision: InfluxPrecision, ctx: Deco
   const result = collector.result();
   if (strings > 0) result.rejectedSamples.string_field = strings;
   return result;
+}
+
+/*
+ * The comparisons below are equality of two substrings (views, no copies): about 70 ns
+ * for a 100-character series, against about 500 ns for `startsWith` at a position.
+ */
+
+/** Whether the line at `start` begins with the series text and first field key of `entry`, then `=`. */
+function lineStartsWith(entry: CachedSeries, text: string, start: number, end: number): boolean {
+  const { key } = entry;
+  const stop = start + key.length - 1;
+  return entry.split !== undefined && stop < end && text.charCodeAt(stop) === 0x3d &&
+    key.charCodeAt(0) === 0x04 && text.substring(start, stop) === key.substring(1);
+}
+
+/** Whether `key` is the cache key of the series text and field key at these offsets. */
+function keyMatches(
+  key: string,
+  text: string,
+  start: number,
+  seriesEnd: number,
+  fieldStart: number,
+  fieldEnd: number,
+): boolean {
+  const seriesLength = seriesEnd - start;
+  return key.length === seriesLength + fieldEnd - fieldStart + 2 && key.charCodeAt(0) === 0x04 &&
+    key.charCodeAt(seriesLength + 1) === 0x20 &&
+    text.substring(start, seriesEnd) === key.substring(1, seriesLength + 1) &&
+    text.substring(fieldStart, fieldEnd) === key.substring(seriesLength + 2);
 }
 
 const STRING = Symbol("string field");
@@ -184,11 +237,14 @@ function resolveSeries(
   f: number,
   collector: DecodeCollector,
 ): KnownSeries {
-  const measurement = unescape(text, start, scan.measurementEnd, true);
+  const measurementEnd = scan.measurementEnd >= 0
+    ? scan.measurementEnd
+    : scan.findMeasurementEnd(text, start);
+  const measurement = unescape(text, start, measurementEnd, true);
   const field = unescape(text, scan.fieldKeyStart[f], scan.fieldKeyEnd[f]);
   const metric = normalizeMetricName(`${measurement}_${field}`);
   const labels: Record<string, string> = {};
-  for (let i = scan.measurementEnd; i < scan.seriesEnd;) {
+  for (let i = measurementEnd; i < scan.seriesEnd;) {
     // At a comma: `,key=value` up to the next unescaped comma or the end of the tags.
     const keyStart = i + 1;
     const eq = keyEnd(text, keyStart, scan.seriesEnd);

@@ -129,8 +129,8 @@ function scanKnown(
   previous: CachedSeries | undefined,
 ): CachedSeries | undefined {
   if (previous !== undefined) {
-    const predicted = cache.successor(previous, (key) => {
-      const stop = scan.matchKnown(text, start, end, key);
+    const predicted = cache.successor(previous, (next) => {
+      const stop = scan.matchKnown(text, start, end, next.key);
       return stop >= 0 && isJsonWhitespace(text, stop, end);
     });
     if (predicted !== undefined) return predicted;

@@ -30,7 +30,7 @@ import { OneSample } from "./one-sample.ts";
 import { type OtlpResult, OtlpWalk } from "./otlp.ts";
 import { decodeOtlpMessage } from "./otlp-proto.ts";
 import { attributeLabels, STALE_NAN } from "./otlp-values.ts";
-import { knownByRanges, ProtoCursor, ProtoError } from "./proto-wire.ts";
+import { ProtoCursor, ProtoError, SeriesByRanges } from "./proto-wire.ts";
 import type { KnownSeries } from "./series-cache.ts";
 
 const KEY_PREFIX = "\u0006";
@@ -53,16 +53,16 @@ export function decodeOtlpWire(bytes: Uint8Array, ctx: DecodeContext): OtlpResul
 class OtlpReader {
   readonly walk: OtlpWalk;
   readonly #cur: ProtoCursor;
-  readonly #ctx: DecodeContext;
   readonly #sample = new OneSample();
   /** Ranges of the key: resource field, name field, then the point's attribute fields. */
   #ranges = new Uint32Array(16);
   #resourceLabels: Record<string, string> | string = {};
   #name = "";
+  readonly #series?: SeriesByRanges;
 
   constructor(bytes: Uint8Array, ctx: DecodeContext) {
     this.#cur = new ProtoCursor(bytes);
-    this.#ctx = ctx;
+    if (ctx.seriesCache !== undefined) this.#series = new SeriesByRanges(ctx.seriesCache, KEY_PREFIX);
     this.walk = new OtlpWalk(new DecodeCollector(ctx, Math.max(16, bytes.length >> 6)), ctx);
   }
 
@@ -201,11 +201,10 @@ class OtlpReader {
     }
     const index = this.walk.nextPoint();
     const v = (flags & 1) === 1 ? STALE_NAN : value ?? intValue;
-    const cache = this.#ctx.seriesCache;
     const resolve = () => this.#resolve(ranges);
-    const known = cache === undefined
+    const known = this.#series === undefined
       ? resolve()
-      : knownByRanges(cache, KEY_PREFIX, bytes, this.#ranges, ranges, resolve);
+      : this.#series.known(bytes, this.#ranges, ranges, resolve);
     this.walk.collector.addKnown(index, known, this.#sample.of(ts, v));
   }
 

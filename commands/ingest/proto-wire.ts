@@ -17,7 +17,7 @@
  * }
  */
 
-import type { KnownSeries, SeriesCache } from "./series-cache.ts";
+import type { CachedSeries, KnownSeries, SeriesCache } from "./series-cache.ts";
 
 export class ProtoError extends Error {}
 
@@ -176,7 +176,8 @@ function decodeUtf8(bytes: Uint8Array, start: number, end: number): string {
  * so two series whose hashes collide are still told apart.
  *
  * @example
- * const known = knownByRanges(cache, PREFIX, bytes, ranges, count, () => resolve(…));
+ * const series = new SeriesByRanges(cache, PREFIX);
+ * const known = series.known(bytes, ranges, count, () => resolve(…));
  */
 export function rangeKey(prefix: string, bytes: Uint8Array, ranges: Uint32Array, count: number): string {
   let h1 = 0x811c9dc5;
@@ -214,23 +215,42 @@ export function rangesMatch(
 }
 
 /**
- * The cached series for the bytes of `ranges`, resolved and remembered on a miss. Two
- * different byte strings with one hash key both resolve correctly; the one seen
- * first keeps the entry.
+ * The cached series for the bytes of `ranges` over one request, resolved and remembered
+ * on a miss. Senders write their series in the same order every time, so the entry that
+ * followed the previous series last time is compared with the bytes first, without
+ * hashing them. Two different byte strings with one hash key both resolve correctly;
+ * the one seen first keeps the entry.
  */
-export function knownByRanges(
-  cache: SeriesCache,
-  prefix: string,
-  bytes: Uint8Array,
-  ranges: Uint32Array,
-  count: number,
-  resolve: () => KnownSeries,
-): KnownSeries {
-  const key = rangeKey(prefix, bytes, ranges, count);
-  const hit = cache.get(key);
-  if (hit !== undefined && rangesMatch(bytes, ranges, count, hit.source)) return hit;
-  const known = { ...resolve(), source: copyRanges(bytes, ranges, count) };
-  return hit === undefined ? cache.set(key, known) : known;
+export class SeriesByRanges {
+  #previous?: CachedSeries;
+
+  constructor(private readonly cache: SeriesCache, private readonly prefix: string) {}
+
+  known(bytes: Uint8Array, ranges: Uint32Array, count: number, resolve: () => KnownSeries): KnownSeries {
+    const { cache, prefix } = this;
+    const previous = this.#previous;
+    if (previous !== undefined) {
+      const predicted = cache.successor(
+        previous,
+        (next) => next.key.startsWith(prefix) && rangesMatch(bytes, ranges, count, next.source),
+      );
+      if (predicted !== undefined) return this.#previous = predicted;
+    }
+    const key = rangeKey(prefix, bytes, ranges, count);
+    const hit = cache.get(key);
+    let entry: CachedSeries;
+    if (hit !== undefined && rangesMatch(bytes, ranges, count, hit.source)) entry = hit;
+    else {
+      const known = { ...resolve(), source: copyRanges(bytes, ranges, count) };
+      if (hit !== undefined) {
+        this.#previous = undefined;
+        return known;
+      }
+      entry = cache.set(key, known);
+    }
+    if (previous !== undefined) cache.link(previous, entry);
+    return this.#previous = entry;
+  }
 }
 
 /** A copy of the bytes of `ranges`, for `rangesMatch`. */

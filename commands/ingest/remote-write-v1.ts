@@ -19,7 +19,7 @@
  * const result = decodeRemoteWriteV1(snappyDecoded, ctx);
  */
 import { DecodeCollector, type DecodeContext } from "./decode-context.ts";
-import { knownByRanges, ProtoCursor } from "./proto-wire.ts";
+import { ProtoCursor, SeriesByRanges } from "./proto-wire.ts";
 import {
   LabelPairs,
   ProtoSamples,
@@ -64,11 +64,14 @@ class SeriesV1 {
   readonly #collector: DecodeCollector;
   readonly #samples = new ProtoSamples();
   readonly #pairs = new LabelPairs();
+  readonly #series?: SeriesByRanges;
   #ranges = new Uint32Array(16);
 
   constructor(cur: ProtoCursor, collector: DecodeCollector) {
     this.#cur = cur;
     this.#collector = collector;
+    const cache = collector.seriesCache;
+    if (cache !== undefined) this.#series = new SeriesByRanges(cache, KEY_PREFIX);
   }
 
   /** Decodes the `TimeSeries` from `cur.pos` to `end`; a malformed one is rejected alone. */
@@ -109,16 +112,9 @@ class SeriesV1 {
     const unstored = unstoredReason(samples.count, extras);
     if (unstored !== undefined) return this.#collector.rejectSeries(index, unstored);
 
-    const cache = this.#collector.seriesCache;
-    if (cache === undefined) return this.#collector.addKnown(index, this.#resolve(ranges), samples);
-    const known = knownByRanges(
-      cache,
-      KEY_PREFIX,
-      cur.bytes,
-      this.#ranges,
-      ranges,
-      () => this.#resolve(ranges),
-    );
+    const series = this.#series;
+    if (series === undefined) return this.#collector.addKnown(index, this.#resolve(ranges), samples);
+    const known = series.known(cur.bytes, this.#ranges, ranges, () => this.#resolve(ranges));
     this.#collector.addKnown(index, known, samples);
   }
 

@@ -19,7 +19,7 @@
  * const result = decodeRemoteWriteV2(snappyDecoded, ctx);
  */
 import { DecodeCollector, type DecodeContext } from "./decode-context.ts";
-import { knownByRanges, LEN, ProtoCursor, ProtoError, VARINT } from "./proto-wire.ts";
+import { LEN, ProtoCursor, ProtoError, SeriesByRanges, VARINT } from "./proto-wire.ts";
 import {
   LabelPairs,
   ProtoSamples,
@@ -110,11 +110,14 @@ class SeriesV2 {
   readonly #pairs = new LabelPairs();
   #refs = new Uint32Array(32);
   #ranges = new Uint32Array(32);
+  readonly #series?: SeriesByRanges;
 
   constructor(cur: ProtoCursor, collector: DecodeCollector, symbols: SymbolTable) {
     this.#cur = cur;
     this.#collector = collector;
     this.#symbols = symbols;
+    const cache = collector.seriesCache;
+    if (cache !== undefined) this.#series = new SeriesByRanges(cache, KEY_PREFIX);
   }
 
   decode(index: number, end: number, extras: SeriesExtras): void {
@@ -149,10 +152,10 @@ class SeriesV2 {
     const invalid = this.#checkRefs(refs);
     if (invalid !== undefined) return this.#collector.rejectSeries(index, invalid, undefined, samples.count);
 
-    const cache = this.#collector.seriesCache;
-    if (cache === undefined) return this.#collector.addKnown(index, this.#resolve(refs), samples);
+    const series = this.#series;
+    if (series === undefined) return this.#collector.addKnown(index, this.#resolve(refs), samples);
     const ranges = this.#keyRanges(refs);
-    const known = knownByRanges(cache, KEY_PREFIX, cur.bytes, ranges, refs * 2, () => this.#resolve(refs));
+    const known = series.known(cur.bytes, ranges, refs * 2, () => this.#resolve(refs));
     this.#collector.addKnown(index, known, samples);
   }
 

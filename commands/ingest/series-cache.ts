@@ -45,6 +45,11 @@ export interface KnownSeries {
    * them: a hit counts only when they are equal (`rangesMatch` in proto-wire.ts).
    */
   readonly source?: Uint8Array;
+  /**
+   * For a key that joins two parts of the wire after a one-character prefix (Influx:
+   * the measurement and tags, a space, the field key), how long the first part is.
+   */
+  readonly split?: number;
 }
 
 /** An entry of the cache: the series, the key it is stored under, and what followed it. */
@@ -81,12 +86,12 @@ export class SeriesCache {
   }
 
   /**
-   * The entry that followed `entry` last time, if it is still cached and `matches` its
-   * key (the caller compares it with the wire without building a key of its own).
+   * The entry that followed `entry` last time, if it is still cached and `matches` it
+   * (the caller compares its key or its source with the wire without building a key).
    */
-  successor(entry: CachedSeries, matches: (key: string) => boolean): CachedSeries | undefined {
+  successor(entry: CachedSeries, matches: (next: CachedSeries) => boolean): CachedSeries | undefined {
     const next = (entry as Entry).next;
-    if (next === undefined || next.generation < this.#generation - 1 || !matches(next.key)) return undefined;
+    if (next === undefined || next.generation < this.#generation - 1 || !matches(next)) return undefined;
     this.#hits++;
     this.#touch(next);
     return next;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { DecodeContext } from "../../commands/ingest/decode-context.ts";
 import { decodeInflux, type InfluxPrecision, influxPrecision } from "../../commands/ingest/influx.ts";
 import { ValidationError } from "../../domain/errors.ts";
+import { SeriesCache } from "../../commands/ingest/series-cache.ts";
 import { seriesId } from "../../domain/series.ts";
 import { decodeAllPaths, decodeContext, observed } from "../support/decode-paths.ts";
 
@@ -107,4 +108,71 @@ Deno.test("influx: malformed lines and bad values are rejected alone, with the l
     [10, 'tag "a_b" is given twice'],
     [11, "the only sample is older than the raw retention of 7d"],
   ]);
+});
+
+Deno.test("influx: a body that differs from the last one by a character still resolves each series anew", () => {
+  // The cache predicts each line's series from the order of the body before; a
+  // prediction must not pass for a series that differs only at a tag value's or a field
+  // key's last character, or in length.
+  const first = [
+    `cpu,host=web-1 idle=1,user=2 ${NOW}`,
+    `cpu,host=web-2 idle=3 ${NOW}`,
+    `mem,host=web-1 used=4 ${NOW}`,
+  ];
+  const variants = [
+    [
+      `cpu,host=web-1 idle=1,user=2 ${NOW + 1}`,
+      `cpu,host=web-3 idle=3 ${NOW + 1}`,
+      `mem,host=web-1 used=4 ${NOW + 1}`,
+    ],
+    [
+      `cpu,host=web-1 idle=1,usex=2 ${NOW + 1}`,
+      `cpu,host=web-2 idle=3 ${NOW + 1}`,
+      `mem,host=web-1 used=4 ${NOW + 1}`,
+    ],
+    [
+      `cpu,host=web-1 idle=1,user=2 ${NOW + 1}`,
+      `cpu,host=web-22 idle=3 ${NOW + 1}`,
+      `mem,host=web-1 usedx=4 ${NOW + 1}`,
+    ],
+    [
+      `cpu,host=web-1 idle=1 ${NOW + 1}`,
+      `cpu,host=web-2 idle=3,user=2 ${NOW + 1}`,
+      `mem,host=web-1 used=4 ${NOW + 1}`,
+    ],
+    [
+      `cpu,host=web-1 idle=1,user=2 ${NOW + 1}`,
+      `cpu,host=web-2  idle=3 ${NOW + 1}`,
+      `mem,host=web-1 used=4 ${NOW + 1}`,
+    ],
+    [
+      `cpu,host=web-1 idle=1,user=2 ${NOW + 1}`,
+      `cpu,host=web-2 idlex=3 ${NOW + 1}`,
+      `mem,host=web-1 used=4 ${NOW + 1}`,
+    ],
+    [
+      `cpu,host=web-1 idle=1,user=2 ${NOW + 1}`,
+      `cpu,host=web-2,dc=x idle=3 ${NOW + 1}`,
+      `mem,host=web-1 used=4 ${NOW + 1}`,
+    ],
+    [
+      `cpu,host=web-1 idle=1,user=2 ${NOW + 1}`,
+      `cpu,host=web-2 idle=3 ${NOW + 1}`,
+      `mem,host=web-1 used=4,free=5 ${NOW + 1}`,
+    ],
+  ];
+  for (const variant of variants) {
+    const cached = { ...ctx, seriesCache: new SeriesCache(1024) };
+    decodeInflux(first.join("\n"), "ms", cached);
+    decodeInflux(first.join("\n"), "ms", cached);
+    const body = variant.join("\n");
+    const expected = observed(decodeInflux(body, "ms", { ...ctx, seriesCache: undefined }));
+    const fields = variant.reduce((n, line) => n + line.split(" ").filter(Boolean)[1].split(",").length, 0);
+    assert.equal(expected.samples.length, fields);
+    assert.deepEqual(
+      observed(decodeInflux(body, "ms", cached)),
+      observed(decodeInflux(body, "ms", { ...ctx, seriesCache: undefined })),
+      body,
+    );
+  }
 });

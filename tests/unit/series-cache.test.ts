@@ -39,8 +39,8 @@ Deno.test("series cache: an entry remembers its successor while both are cached"
   const a = cache.set("a", known("a"));
   const b = cache.set("b", known("b"));
   cache.link(a, b);
-  assert.equal(cache.successor(a, (key) => key === "b"), b);
-  assert.equal(cache.successor(a, (key) => key === "x"), undefined, "a successor that does not match");
+  assert.equal(cache.successor(a, (next) => next.key === "b"), b);
+  assert.equal(cache.successor(a, (next) => next.key === "x"), undefined, "a successor that does not match");
   const before = cache.stats.hits;
   cache.set("c", known("c"));
   cache.set("d", known("d"));
