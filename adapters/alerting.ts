@@ -147,9 +147,12 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
     : undefined;
   const commands = new RuleCommands({ log: options.log, topic: COMMANDS_TOPIC, store });
   const incidents = new IncidentCommands({ store });
-  const recordBy = (who: string) => async (t: GroupTransition) => {
-    const command = incidentCommandFor(t, incidentIdFor(t.rule.tenant, t.rule.id, t.group.key), who);
-    if (command) await incidents.execute(command, transitionId(t));
+  // A round's transitions are recorded together: one read of their streams, one append.
+  const recordBy = (who: string) => async (transitions: readonly GroupTransition[]) => {
+    await incidents.executeMany(transitions.flatMap((t) => {
+      const command = incidentCommandFor(t, incidentIdFor(t.rule.tenant, t.rule.id, t.group.key), who);
+      return command ? [{ command, commandId: transitionId(t) }] : [];
+    }));
   };
   const evaluator = new StreamingEvaluator({
     log: options.log,

@@ -33,7 +33,8 @@ export interface PollingEvaluatorOptions {
   readonly store: AnalyticsStore;
   readonly loadRules: () => Promise<AlertRule[]>;
   readonly openIncidents: () => Promise<OpenIncident[]>;
-  readonly record: (transition: GroupTransition) => Promise<void>;
+  /** The transitions of one rule's evaluation, in the order they were decided. */
+  readonly record: (transitions: readonly GroupTransition[]) => Promise<void>;
   readonly now: () => number;
   readonly intervalMs: number;
   readonly onError?: (error: unknown) => void;
@@ -94,17 +95,18 @@ export class PollingEvaluator {
     try {
       const { from, to } = pollingWindow(rule, at);
       const groups = await ruleWindow(this.options.store, rule.tenant, rule, from, to);
-      for (const t of this.#evaluation.step(rule, at, groups)) await this.#record(t);
+      const transitions = this.#evaluation.step(rule, at, groups);
+      if (transitions.length > 0) await this.#record(transitions);
     } catch (error) {
       this.options.onError?.(new Error(`Cannot evaluate polling rule ${rule.id}: ${error}`));
     }
   }
 
-  /** A transition is decided once; recording it is retried until it lands or the evaluator stops. */
-  async #record(t: GroupTransition): Promise<void> {
+  /** Transitions are decided once; recording them is retried until they land or the evaluator stops. */
+  async #record(transitions: readonly GroupTransition[]): Promise<void> {
     for (let attempt = 0;; attempt++) {
       try {
-        return await this.options.record(t);
+        return await this.options.record(transitions);
       } catch (error) {
         this.options.onError?.(error);
         if (this.#abort.signal.aborted) throw error;

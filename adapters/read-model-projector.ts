@@ -3,7 +3,8 @@
  * streams, the incidents table from incident streams, the silences table from silence
  * streams): resumes from the checkpoint
  * stored beside the tables, subscribes to the event store after it and applies each
- * event with the checkpoint in one transaction. `projected(position)`
+ * event with the checkpoint in one transaction (or, when events pile up, each batch of
+ * them: see `rulesProjection`). `projected(position)`
  * lets a request wait until its own change is visible in the table (read your writes).
  *
  * @example
@@ -87,36 +88,42 @@ export class ReadModelProjector {
     const onError = this.options.onError ??
       ((error, event) => console.error(`read-model projection at ${event.position}: ${error}`));
     await lastValueFrom(
-      rulesProjection(events$, { apply: (event) => this.#apply(event), onError }).pipe(
+      rulesProjection(events$, {
+        apply: (event) => this.#applyMany([event]),
+        applyMany: (events) => this.#applyMany(events),
+        onError,
+      }).pipe(
         tap((position) => this.#reached(position)),
       ),
       { defaultValue: undefined },
     );
   }
 
-  async #apply(stored: StoredEvent): Promise<void> {
-    const checkpoint = { name: this.#name, position: stored.position };
+  /** The events and the checkpoint after the last of them in one transaction. */
+  async #applyMany(events: readonly StoredEvent[]): Promise<void> {
+    const checkpoint = { name: this.#name, position: events[events.length - 1].position };
+    const incidents = await this.db.transaction(async (tx) => {
+      let incidents = 0;
+      for (const stored of events) if (await this.#applyIn(tx, stored)) incidents++;
+      await saveCheckpoint(tx, checkpoint);
+      return incidents;
+    });
+    if (incidents > 0) this.options.afterIncident?.();
+  }
+
+  /** Applies one event inside `tx`; true when it was an incident event. */
+  async #applyIn(tx: Db, stored: StoredEvent): Promise<boolean> {
     if (RULE_EVENT_TYPES.has(stored.type)) {
-      const event = decodeRuleEvent(stored);
-      await this.db.transaction(async (tx) => {
-        await applyRuleEvent(tx, event, stored.revision);
-        await saveCheckpoint(tx, checkpoint);
-      });
+      await applyRuleEvent(tx, decodeRuleEvent(stored), stored.revision);
     } else if (INCIDENT_EVENT_TYPES.has(stored.type)) {
       const event = decodeIncidentEvent(stored);
-      await this.db.transaction(async (tx) => {
-        await applyIncidentEvent(tx, event, stored.revision);
-        await this.options.withIncident?.(tx, stored, event);
-        await saveCheckpoint(tx, checkpoint);
-      });
-      this.options.afterIncident?.();
+      await applyIncidentEvent(tx, event, stored.revision);
+      await this.options.withIncident?.(tx, stored, event);
+      return true;
     } else if (SILENCE_EVENT_TYPES.has(stored.type)) {
-      const event = decodeSilenceEvent(stored);
-      await this.db.transaction(async (tx) => {
-        await applySilenceEvent(tx, event);
-        await saveCheckpoint(tx, checkpoint);
-      });
+      await applySilenceEvent(tx, decodeSilenceEvent(stored));
     }
+    return false;
   }
 
   #reached(position: Position): void {

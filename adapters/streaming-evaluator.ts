@@ -25,7 +25,8 @@ export interface StreamingEvaluatorOptions {
   readonly group?: string;
   /** The streaming rules as the SQL rules table has them, with their versions. */
   readonly loadRules: () => Promise<{ rule: AlertRule; version: number }[]>;
-  readonly record: (transition: GroupTransition) => Promise<void>;
+  /** The transitions of one evaluated batch (or tick), in the order they were decided. */
+  readonly record: (transitions: readonly GroupTransition[]) => Promise<void>;
   readonly now: () => number;
   readonly tickMs?: number;
   readonly replayHorizonMs?: number;
@@ -37,7 +38,7 @@ export class StreamingEvaluator {
   #evaluation = new StreamingEvaluation();
   readonly #group: string;
   #versions = new Map<string, number>();
-  /** Transitions are recorded one at a time, in the order they were decided. */
+  /** Rounds of transitions are recorded one at a time, in the order they were decided. */
   #recording: Promise<void> = Promise.resolve();
   #running?: Promise<void>;
   #positioned!: () => void;
@@ -158,9 +159,8 @@ export class StreamingEvaluator {
   }
 
   #hand(transitions: GroupTransition[]): Promise<void> {
-    for (const t of transitions) {
-      this.#recording = this.#recording.then(() => this.#retrying(() => this.options.record(t)));
-    }
+    if (transitions.length === 0) return this.#recording;
+    this.#recording = this.#recording.then(() => this.#retrying(() => this.options.record(transitions)));
     return this.#recording;
   }
 

@@ -46,7 +46,7 @@ type Recorded = NonNullable<ResolvedEvent["event"]>;
 
 export function openEventStoreDb(options: EventStoreDbOptions): EventStore {
   const client = EventStoreDBClient.connectionString(options.url);
-  return {
+  const store: EventStore = {
     async append(streamId, events, { expectedRevision }) {
       if (events.length === 0) {
         throw new ValidationError(`Cannot append to stream ${streamId}: no events given`);
@@ -62,6 +62,24 @@ export function openEventStoreDb(options: EventStoreDbOptions): EventStore {
       } catch (error) {
         throw translate(error, `append to stream ${streamId}`);
       }
+    },
+    /**
+     * EventStoreDB has no transaction across streams, so this is one append after
+     * another: a conflict stops it with the earlier streams appended. Each append is
+     * idempotent by event id, so the caller retries the whole call.
+     */
+    async appendMany(appends) {
+      const twice = appends.find((a, i) => appends.findIndex((b) => b.streamId === a.streamId) !== i);
+      if (twice) {
+        throw new ValidationError(
+          `Cannot append to stream ${twice.streamId}: it appears twice in one appendMany`,
+        );
+      }
+      const results = [];
+      for (const { streamId, events, expectedRevision } of appends) {
+        results.push(await store.append(streamId, events, { expectedRevision }));
+      }
+      return results;
     },
     async readStream(streamId, read: ReadStreamOptions = {}) {
       const backwards = read.direction === "backwards";
@@ -83,6 +101,12 @@ export function openEventStoreDb(options: EventStoreDbOptions): EventStore {
         throw translate(error, `read stream ${streamId}`);
       }
       return events;
+    },
+    /** One read per stream: EventStoreDB reads a stream at a time. */
+    async readStreams(streamIds) {
+      const streams = [];
+      for (const streamId of streamIds) streams.push(await store.readStream(streamId));
+      return streams;
     },
     async readAll(read: ReadAllOptions = {}) {
       const after = read.after;
@@ -112,6 +136,7 @@ export function openEventStoreDb(options: EventStoreDbOptions): EventStore {
       await client.dispose();
     },
   };
+  return store;
 }
 
 async function* subscription(

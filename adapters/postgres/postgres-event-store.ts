@@ -7,25 +7,25 @@
  * Appends take a transaction-scoped advisory lock, so positions become visible in the
  * order they were assigned: a reader that has seen position n never later finds an
  * event below n, and a subscription can resume from the last position it delivered.
- * Rule and incident changes are a few per second, far below what one lock serialises.
+ * Rule changes are a few per second; an incident storm's transitions arrive as one
+ * `appendMany` per evaluation round, so one lock and a handful of statements cover them.
  *
  * @example
  * const store = await openPostgresEventStore(await openPglite({ dataDir }));
  */
-import { Conflict, ValidationError } from "../../domain/errors.ts";
 import type {
   AppendResult,
   EventStore,
-  ExpectedRevision,
-  NewEvent,
   Position,
   ReadAllOptions,
   ReadStreamOptions,
   StoredEvent,
+  StreamAppend,
   SubscribeOptions,
 } from "../../domain/ports/event-store.ts";
 import type { SqlClient, SqlExecutor } from "./sql-client.ts";
 import { pollingSubscription } from "./polling-subscription.ts";
+import { checkExpected, retried, type SeenRow, validate } from "./append-checks.ts";
 
 const SCHEMA = `
 create table if not exists es_streams (
@@ -51,7 +51,6 @@ const COLUMNS =
   `position::text as position, stream_id, revision::float8 as revision, event_id::text as event_id,
   type, data, metadata, (extract(epoch from recorded_at) * 1000)::float8 as recorded_at`;
 const DEFAULT_MAX_COUNT = 4096;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface EventRow {
   position: string;
@@ -77,16 +76,15 @@ export async function openPostgresEventStore(
   const appended = new EventTarget();
   const store: EventStore = {
     async append(streamId, events, { expectedRevision }) {
-      if (events.length === 0) {
-        throw new ValidationError(`Cannot append to stream ${streamId}: no events given`);
-      }
-      const bad = events.find((e) => !UUID.test(e.id));
-      if (bad) {
-        throw new ValidationError(`Cannot append to stream ${streamId}: event id "${bad.id}" is not a UUID`);
-      }
-      const result = await sql.transaction((tx) => appendLocked(tx, streamId, events, expectedRevision));
-      appended.dispatchEvent(new Event("append"));
+      const [result] = await store.appendMany([{ streamId, events, expectedRevision }]);
       return result;
+    },
+    async appendMany(appends) {
+      if (appends.length === 0) return [];
+      validate(appends);
+      const results = await sql.transaction((tx) => appendLocked(tx, appends));
+      appended.dispatchEvent(new Event("append"));
+      return results;
     },
     async readStream(streamId, options: ReadStreamOptions = {}) {
       const backwards = options.direction === "backwards";
@@ -97,6 +95,16 @@ export async function openPostgresEventStore(
         [streamId, from, options.maxCount ?? DEFAULT_MAX_COUNT],
       );
       return rows.map(toStored);
+    },
+    async readStreams(streamIds) {
+      if (streamIds.length === 0) return [];
+      const rows = await sql.query<EventRow>(
+        `select ${COLUMNS} from es_events where stream_id = any($1::text[]) order by stream_id, es_events.revision`,
+        [streamIds],
+      );
+      const byStream = new Map(streamIds.map((id) => [id, [] as StoredEvent[]]));
+      for (const row of rows) byStream.get(row.stream_id)?.push(toStored(row));
+      return streamIds.map((id) => byStream.get(id)!);
     },
     async readAll(options: ReadAllOptions = {}) {
       const rows = await sql.query<EventRow>(
@@ -117,83 +125,75 @@ export async function openPostgresEventStore(
   return store;
 }
 
-async function appendLocked(
-  tx: SqlExecutor,
-  streamId: string,
-  events: readonly NewEvent[],
-  expected: ExpectedRevision,
-): Promise<AppendResult> {
+/**
+ * Every stream's append in one transaction with a fixed number of statements, however
+ * many streams: an evaluation round's incidents cost one lock, one look-up of retried
+ * ids, one of revisions, one insert and one upsert.
+ */
+async function appendLocked(tx: SqlExecutor, appends: readonly StreamAppend[]): Promise<AppendResult[]> {
   await tx.query("select pg_advisory_xact_lock($1)", [APPEND_LOCK]);
-  const ids = events.map((e) => e.id);
-  const seen = await tx.query<{ event_id: string; revision: number; position: string }>(
-    `select event_id::text as event_id, revision::float8 as revision, position::text as position
-     from es_events where stream_id = $1 and event_id = any($2::uuid[]) order by revision`,
-    [streamId, ids],
+  const streamOf = appends.flatMap((a) => a.events.map(() => a.streamId));
+  const ids = appends.flatMap((a) => a.events.map((e) => e.id));
+  const seen = await tx.query<SeenRow>(
+    `select e.stream_id, e.event_id::text as event_id, e.revision::float8 as revision, e.position::text as position
+     from es_events e join unnest($1::text[], $2::uuid[]) as w(stream_id, event_id)
+       on e.stream_id = w.stream_id and e.event_id = w.event_id
+     order by e.stream_id, e.revision`,
+    [streamOf, ids],
   );
-  if (seen.length > 0) return retried(streamId, ids, seen);
-  const [stream] = await tx.query<{ revision: number }>(
-    "select revision::float8 as revision from es_streams where stream_id = $1",
-    [streamId],
+  const current = new Map(
+    (await tx.query<{ stream_id: string; revision: number }>(
+      "select stream_id, revision::float8 as revision from es_streams where stream_id = any($1::text[])",
+      [appends.map((a) => a.streamId)],
+    )).map((row) => [row.stream_id, row.revision]),
   );
-  checkExpected(streamId, stream?.revision, expected);
-  const first = (stream?.revision ?? -1) + 1;
-  const rows = await tx.query<{ position: string }>(
+  const results: (AppendResult | number)[] = appends.map(({ streamId, events, expectedRevision }) => {
+    const retry = seen.filter((row) => row.stream_id === streamId);
+    if (retry.length > 0) return retried(streamId, events.map((e) => e.id), retry);
+    checkExpected(streamId, current.get(streamId), expectedRevision);
+    return (current.get(streamId) ?? -1) + 1;
+  });
+  const fresh = appends.flatMap((a, i) => {
+    const first = results[i];
+    return typeof first === "number"
+      ? a.events.map((e, k) => ({ streamId: a.streamId, revision: first + k, e }))
+      : [];
+  });
+  if (fresh.length === 0) return results as AppendResult[];
+  const rows = await tx.query<{ stream_id: string; revision: number; position: string }>(
     `insert into es_events (stream_id, revision, event_id, type, data, metadata)
-     select $1, base + ord - 1, id, type, data::jsonb, metadata::jsonb
-     from unnest($2::uuid[], $3::text[], $4::text[], $5::text[]) with ordinality as e(id, type, data, metadata, ord),
-          (select $6::bigint as base) b
+     select stream_id, revision, id, type, data::jsonb, metadata::jsonb
+     from unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::text[], $6::text[])
+       with ordinality as e(stream_id, revision, id, type, data, metadata, ord)
      order by ord
-     returning position::text as position`,
+     returning stream_id, revision::float8 as revision, position::text as position`,
     [
-      streamId,
-      ids,
-      events.map((e) => e.type),
-      events.map((e) => JSON.stringify(e.data)),
-      events.map((e) => JSON.stringify(e.metadata)),
-      first,
+      fresh.map((f) => f.streamId),
+      fresh.map((f) => f.revision),
+      fresh.map((f) => f.e.id),
+      fresh.map((f) => f.e.type),
+      fresh.map((f) => JSON.stringify(f.e.data)),
+      fresh.map((f) => JSON.stringify(f.e.metadata)),
     ],
   );
-  const last = first + events.length - 1;
+  const last = new Map<string, { revision: number; position: bigint }>();
+  for (const row of rows) {
+    const position = BigInt(row.position);
+    const before = last.get(row.stream_id);
+    if (before === undefined || before.revision < row.revision) {
+      last.set(row.stream_id, { revision: row.revision, position });
+    }
+  }
   await tx.query(
-    `insert into es_streams (stream_id, revision) values ($1, $2)
+    `insert into es_streams (stream_id, revision) select * from unnest($1::text[], $2::bigint[])
      on conflict (stream_id) do update set revision = excluded.revision`,
-    [streamId, last],
+    [[...last.keys()], [...last.values()].map((l) => l.revision)],
   );
-  return { nextExpectedRevision: last, position: BigInt(rows[rows.length - 1].position) };
-}
-
-/** The same events appended again: answer as the first append did, or refuse a partial overlap. */
-function retried(
-  streamId: string,
-  ids: readonly string[],
-  seen: readonly { event_id: string; revision: number; position: string }[],
-): AppendResult {
-  const inOrder = seen.length === ids.length &&
-    seen.every((row, i) => row.event_id === ids[i].toLowerCase() && row.revision === seen[0].revision + i);
-  if (!inOrder) {
-    throw new Conflict(
-      `Cannot append to stream ${streamId}: ${seen.length} of the ${ids.length} events were appended before, not as one append`,
-    );
-  }
-  const last = seen[seen.length - 1];
-  return { nextExpectedRevision: last.revision, position: BigInt(last.position) };
-}
-
-function checkExpected(streamId: string, current: number | undefined, expected: ExpectedRevision): void {
-  const ok = expected === "any" ||
-    (expected === "no_stream" && current === undefined) ||
-    (expected === "stream_exists" && current !== undefined) ||
-    (typeof expected === "number" && current === expected);
-  if (!ok) {
-    const actual = current === undefined ? "does not exist" : `is at revision ${current}`;
-    throw new Conflict(
-      `Cannot append to stream ${streamId}: expected ${describe(expected)}, but the stream ${actual}`,
-    );
-  }
-}
-
-function describe(expected: ExpectedRevision): string {
-  return typeof expected === "number" ? `revision ${expected}` : expected.replace("_", " ");
+  return results.map((result, i) => {
+    if (typeof result !== "number") return result;
+    const { revision, position } = last.get(appends[i].streamId)!;
+    return { nextExpectedRevision: revision, position };
+  });
 }
 
 function toStored(row: EventRow): StoredEvent {

@@ -11,6 +11,11 @@
  *   (a retry) appends nothing and answers as the first append did.
  * - Positions order every event of every stream; a later append has a greater position.
  *   `readAll` and `subscribe` deliver events after a position, in that order.
+ * - `appendMany` appends to several streams at once, each with its own expected
+ *   revision and the same retry rule; a stream may appear once per call. Where the
+ *   store has multi-stream transactions (Postgres) it is all or nothing: one conflict
+ *   appends none of them. Where it has not (EventStoreDB) it is the appends in order,
+ *   and those before a conflict stay appended; retrying the call is safe either way.
  *
  * @example
  * const { nextExpectedRevision } = await store.append("rule-r1", [event], { expectedRevision: "no_stream" });
@@ -46,6 +51,13 @@ export interface AppendResult {
   readonly position: Position;
 }
 
+/** One stream's part of an `appendMany`. */
+export interface StreamAppend {
+  readonly streamId: string;
+  readonly events: readonly NewEvent[];
+  readonly expectedRevision: ExpectedRevision;
+}
+
 export interface ReadStreamOptions {
   readonly direction?: "forwards" | "backwards";
   /** First revision to read (inclusive); the stream's start (or end, backwards) by default. */
@@ -71,8 +83,15 @@ export interface EventStore {
     events: readonly NewEvent[],
     options: { readonly expectedRevision: ExpectedRevision },
   ): Promise<AppendResult>;
+  /** Appends to each stream as `append` would; the results in the order of `appends`. */
+  appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]>;
   /** The stream's events; a stream that does not exist reads as empty. */
   readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
+  /**
+   * Several whole streams at once (the events of each, as `readStream` reads them
+   * forwards), in the order of `streamIds`: one round trip where the store allows it.
+   */
+  readStreams(streamIds: readonly string[]): Promise<StoredEvent[][]>;
   /** Events of every stream in position order (the store's own system events excluded). */
   readAll(options?: ReadAllOptions): Promise<StoredEvent[]>;
   /** Events after a position, then each new one as it is appended, until the signal aborts. */

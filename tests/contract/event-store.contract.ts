@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { Conflict, ValidationError } from "../../domain/errors.ts";
 import type { EventStore, NewEvent, StoredEvent } from "../../domain/ports/event-store.ts";
+import { appendManyContract } from "./event-store-many.contract.ts";
 
 export type EventStoreFactory = () => Promise<{ store: EventStore; cleanup: () => Promise<void> }>;
 
@@ -64,6 +65,8 @@ export function eventStoreContract(name: string, factory: EventStoreFactory): vo
       }
     },
   );
+
+  appendManyContract(contractCase, (type) => event(type));
 
   contractCase(
     "a stream that does not exist reads as empty, forwards and backwards",

@@ -1,3 +1,5 @@
+import assert from "node:assert/strict";
+import { Conflict } from "../../domain/errors.ts";
 import { openPostgresEventStore } from "../../adapters/postgres/postgres-event-store.ts";
 import type { EventStore } from "../../domain/ports/event-store.ts";
 import type { SqlClient } from "../../adapters/postgres/sql-client.ts";
@@ -23,6 +25,29 @@ eventStoreContract("event store on PGlite in a Worker", async () => {
   return { store: (await pgliteWorker).store, cleanup: () => Promise.resolve() };
 });
 globalThis.addEventListener("unload", () => void pgliteWorker?.then(({ sql }) => sql.close()));
+
+// Beyond the contract: on Postgres appendMany is one transaction, so a conflict in its
+// last stream leaves the earlier ones unappended too.
+Deno.test({
+  name: "event store on PGlite: appendMany is all or nothing",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  pglite ??= scratchPglite().then((sql) => openPostgresEventStore(sql));
+  const store = await pglite;
+  const [a, b] = [`atomic-a-${crypto.randomUUID()}`, `atomic-b-${crypto.randomUUID()}`];
+  const event = (type: string) => ({ id: crypto.randomUUID(), type, data: {}, metadata: {} });
+  await store.append(b, [event("B0")], { expectedRevision: "no_stream" });
+  await assert.rejects(
+    store.appendMany([
+      { streamId: a, events: [event("A0")], expectedRevision: "no_stream" },
+      { streamId: b, events: [event("B1")], expectedRevision: "no_stream" },
+    ]),
+    Conflict,
+  );
+  assert.deepEqual(await store.readStream(a), [], "the stream before the conflict got nothing");
+  assert.equal((await store.readStream(b)).length, 1);
+});
 
 const postgresUrl = testPostgresUrl();
 if (postgresUrl !== undefined) {

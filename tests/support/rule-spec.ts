@@ -1,8 +1,31 @@
 /**
  * The rule from the API documentation (`cpu_high`), for tests to vary field by field,
- * and the program settings end-to-end alerting tests run with.
+ * the program settings end-to-end alerting tests run with, and the command that
+ * fires an incident of that rule.
  */
 import type { RuleSpec } from "../../domain/alerting/rule.ts";
+import type { IncidentCommand, IncidentLevel } from "../../domain/alerting/incident.ts";
+
+/** `FireIncident` for one group of `cpu_high` (tenant acme), as the streaming evaluator sends it. */
+export function fireIncident(
+  incidentId: string,
+  level: IncidentLevel = "critical",
+  at = Date.now(),
+): IncidentCommand {
+  const subject = {
+    incidentId,
+    tenant: "acme",
+    ruleId: "r1",
+    ruleName: "cpu_high",
+    severity: "page",
+    labels: {},
+  };
+  return {
+    type: "FireIncident",
+    data: { ...subject, level, value: 97 },
+    metadata: { who: "evaluator:streaming", why: "cpu above 90", at },
+  };
+}
 
 export function cpuHighSpec(overrides: Partial<RuleSpec> = {}): RuleSpec {
   return {
