@@ -20,13 +20,21 @@
  *   `nodata`; samples coming back resolve that first. Without `noData`, a gap counts as a
  *   clear evaluation, as an absent series does in Prometheus.
  *
+ * `stepGroup` is the pure step; `advanceGroup` is the same step on a state its
+ * evaluator owns, changed in place, for the streaming evaluator's hot path: a step
+ * that changes nothing but `lastSampleAt` (almost every step) allocates nothing, and a
+ * transition's cause is put into words only when there is a transition.
+ *
  * @example
  * let state = initialGroupState(firstSeenAt);
  * const step = stepGroup(rule, state, { at: now, value: 93 });
  * state = step.state; // step.transitions: [{ type: "AlertPending", … }]
  */
-import type { Message } from "./message.ts";
-import { type AlertRule, type Level, levelFor, type ThresholdCondition } from "./rule.ts";
+import { type AlertTransition, breachCause, clearCause, describe, transition } from "./alert-transition.ts";
+import { unreachable } from "./message.ts";
+import { type AlertRule, type Level, levelFor } from "./rule.ts";
+
+export type { AlertTransition, TransitionMetadata } from "./alert-transition.ts";
 
 export type AlertStatus = "inactive" | "pending" | "firing" | "resolved" | "nodata";
 
@@ -45,30 +53,14 @@ export interface GroupState {
   readonly flapping: boolean;
 }
 
+/** A group's state as one evaluator owns it, for `advanceGroup`. */
+export type MutableGroupState = { -readonly [K in keyof GroupState]: GroupState[K] };
+
 export interface Observation {
   readonly at: number;
   /** The window aggregate; undefined when the window holds no sample. */
   readonly value: number | undefined;
 }
-
-export interface TransitionMetadata {
-  readonly at: number;
-  /** Why the transition happened, in words, for timelines. */
-  readonly cause: string;
-}
-
-export type AlertTransition =
-  | Message<"AlertPending", { level: Level; value: number }, TransitionMetadata>
-  | Message<"AlertFired", { level: Level; value: number; activeSince: number }, TransitionMetadata>
-  | Message<"AlertEscalated", { from: Level; to: Level; value: number }, TransitionMetadata>
-  | Message<"AlertCancelled", { value: number | undefined }, TransitionMetadata>
-  | Message<
-    "AlertResolved",
-    { value: number | undefined; reason: "recovered" | "data returned" },
-    TransitionMetadata
-  >
-  | Message<"AlertNoData", { lastSampleAt: number }, TransitionMetadata>
-  | Message<"AlertFlapping", { fires: number }, TransitionMetadata>;
 
 export interface GroupStep {
   readonly state: GroupState;
@@ -89,98 +81,106 @@ export function initialGroupState(since: number): GroupState {
 }
 
 export function stepGroup(rule: AlertRule, state: GroupState, observation: Observation): GroupStep {
-  const { at, value } = observation;
-  const out: AlertTransition[] = [];
+  const next: MutableGroupState = { ...state };
+  const transitions: AlertTransition[] = [];
+  advanceGroup(rule, next, observation.at, observation.value, transitions);
+  return { state: next, transitions };
+}
+
+/** `stepGroup` in place: changes `s` and appends the step's transitions to `out`. */
+export function advanceGroup(
+  rule: AlertRule,
+  s: MutableGroupState,
+  at: number,
+  value: number | undefined,
+  out: AlertTransition[],
+): void {
   if (value === undefined || Number.isNaN(value)) {
-    if (rule.noDataMs === undefined) return clear(rule, state, at, undefined, out);
-    if (state.status === "nodata" || at - state.lastSampleAt < rule.noDataMs) {
-      return { state, transitions: out };
-    }
-    out.push(
-      transition(
-        "AlertNoData",
-        { lastSampleAt: state.lastSampleAt },
-        at,
-        `no sample since ${iso(state.lastSampleAt)}`,
-      ),
-    );
-    return {
-      state: { ...initialGroupState(state.lastSampleAt), status: "nodata", fires: state.fires },
-      transitions: out,
-    };
+    if (rule.noDataMs === undefined) return clear(rule, s, at, undefined, out);
+    if (s.status === "nodata" || at - s.lastSampleAt < rule.noDataMs) return;
+    const cause = `no sample since ${new Date(s.lastSampleAt).toISOString()}`;
+    out.push(transition("AlertNoData", { lastSampleAt: s.lastSampleAt }, at, cause));
+    // The state of a group first seen at its last sample, but for the fire history.
+    s.status = "nodata";
+    s.level = undefined;
+    s.activeSince = undefined;
+    s.clearSince = undefined;
+    s.flapping = false;
+    return;
   }
-  let current: GroupState = { ...state, lastSampleAt: at };
-  if (current.status === "nodata") {
-    out.push(
-      transition(
-        "AlertResolved",
-        { value, reason: "data returned" },
-        at,
-        `samples again: ${describe(rule, value)}`,
-      ),
-    );
-    current = { ...current, status: "resolved" };
+  s.lastSampleAt = at;
+  if (s.status === "nodata") {
+    const cause = `samples again: ${describe(rule, value)}`;
+    out.push(transition("AlertResolved", { value, reason: "data returned" }, at, cause));
+    s.status = "resolved";
   }
-  const active = current.status === "pending" || current.status === "firing";
-  const level = levelFor(rule.condition, active ? current.level : undefined, value);
-  return level === undefined
-    ? clear(rule, current, at, value, out)
-    : breach(rule, current, at, value, level, out);
+  const active = s.status === "pending" || s.status === "firing";
+  const level = levelFor(rule.condition, active ? s.level : undefined, value);
+  if (level === undefined) clear(rule, s, at, value, out);
+  else breach(rule, s, at, value, level, out);
 }
 
 function breach(
   rule: AlertRule,
-  state: GroupState,
+  s: MutableGroupState,
   at: number,
   value: number,
   level: Level,
   out: AlertTransition[],
-): GroupStep {
-  const cause = `${describe(rule, value)} ${rule.condition.op} ${
-    threshold(rule.condition, level)
-  } (${level})`;
-  switch (state.status) {
+): void {
+  switch (s.status) {
     case "inactive":
     case "resolved":
-    case "nodata": {
-      const pending: GroupState = {
-        ...state,
-        status: "pending",
-        level,
-        activeSince: at,
-        clearSince: undefined,
-      };
-      if (rule.forMs === 0) return fire(rule, pending, at, value, cause, out);
-      out.push(transition("AlertPending", { level, value }, at, cause));
-      return { state: pending, transitions: out };
-    }
-    case "pending": {
-      const pending = { ...state, level };
-      if (at - state.activeSince! >= rule.forMs) return fire(rule, pending, at, value, cause, out);
-      return { state: pending, transitions: out };
-    }
+    case "nodata":
+      s.status = "pending";
+      s.level = level;
+      s.activeSince = at;
+      s.clearSince = undefined;
+      if (rule.forMs === 0) return fire(rule, s, at, value, out);
+      out.push(transition("AlertPending", { level, value }, at, breachCause(rule, value, level)));
+      return;
+    case "pending":
+      s.level = level;
+      if (at - s.activeSince! >= rule.forMs) fire(rule, s, at, value, out);
+      return;
     case "firing":
-      if (level !== state.level) {
-        out.push(transition("AlertEscalated", { from: state.level!, to: level, value }, at, cause));
+      if (level !== s.level) {
+        out.push(
+          transition(
+            "AlertEscalated",
+            { from: s.level!, to: level, value },
+            at,
+            breachCause(rule, value, level),
+          ),
+        );
       }
-      return { state: { ...state, level, clearSince: undefined }, transitions: out };
+      s.level = level;
+      s.clearSince = undefined;
+      return;
+    default:
+      unreachable(s.status);
   }
 }
 
 function fire(
   rule: AlertRule,
-  state: GroupState,
+  s: MutableGroupState,
   at: number,
   value: number,
-  cause: string,
   out: AlertTransition[],
-): GroupStep {
-  const fires = [...state.fires.filter((t) => t > at - rule.flapping.windowMs), at];
+): void {
+  const level = s.level!;
+  const fires = [...s.fires.filter((t) => t > at - rule.flapping.windowMs), at];
   out.push(
-    transition("AlertFired", { level: state.level!, value, activeSince: state.activeSince! }, at, cause),
+    transition(
+      "AlertFired",
+      { level, value, activeSince: s.activeSince! },
+      at,
+      breachCause(rule, value, level),
+    ),
   );
-  const flapping = state.flapping || fires.length >= rule.flapping.maxFires;
-  if (flapping && !state.flapping) {
+  const flapping = s.flapping || fires.length >= rule.flapping.maxFires;
+  if (flapping && !s.flapping) {
     out.push(
       transition(
         "AlertFlapping",
@@ -190,65 +190,45 @@ function fire(
       ),
     );
   }
-  return { state: { ...state, status: "firing", fires, flapping }, transitions: out };
+  s.status = "firing";
+  s.fires = fires;
+  s.flapping = flapping;
 }
 
 function clear(
   rule: AlertRule,
-  state: GroupState,
+  s: MutableGroupState,
   at: number,
   value: number | undefined,
   out: AlertTransition[],
-): GroupStep {
-  const cause = value === undefined
-    ? "no sample in the window"
-    : `${describe(rule, value)} no longer breaches`;
-  switch (state.status) {
+): void {
+  switch (s.status) {
     case "inactive":
     case "resolved":
     case "nodata":
-      return { state, transitions: out };
+      return;
     case "pending":
-      out.push(transition("AlertCancelled", { value }, at, cause));
-      return {
-        state: { ...state, status: "inactive", level: undefined, activeSince: undefined },
-        transitions: out,
-      };
+      out.push(transition("AlertCancelled", { value }, at, clearCause(rule, value)));
+      s.status = "inactive";
+      s.level = undefined;
+      s.activeSince = undefined;
+      return;
     case "firing": {
-      const clearSince = state.clearSince ?? at;
-      const hold = Math.max(rule.keepFiringForMs, state.flapping ? rule.flapping.windowMs : 0);
-      if (at - clearSince < hold) return { state: { ...state, clearSince }, transitions: out };
-      out.push(transition("AlertResolved", { value, reason: "recovered" }, at, cause));
-      const resolved: GroupState = {
-        ...state,
-        status: "resolved",
-        level: undefined,
-        activeSince: undefined,
-        clearSince: undefined,
-        flapping: false,
-      };
-      return { state: resolved, transitions: out };
+      const clearSince = s.clearSince ?? at;
+      const hold = Math.max(rule.keepFiringForMs, s.flapping ? rule.flapping.windowMs : 0);
+      if (at - clearSince < hold) {
+        s.clearSince = clearSince;
+        return;
+      }
+      out.push(transition("AlertResolved", { value, reason: "recovered" }, at, clearCause(rule, value)));
+      s.status = "resolved";
+      s.level = undefined;
+      s.activeSince = undefined;
+      s.clearSince = undefined;
+      s.flapping = false;
+      return;
     }
+    default:
+      unreachable(s.status);
   }
-}
-
-function transition<T extends AlertTransition["type"]>(
-  type: T,
-  data: Extract<AlertTransition, { type: T }>["data"],
-  at: number,
-  cause: string,
-): AlertTransition {
-  return { type, data, metadata: { at, cause } } as AlertTransition;
-}
-
-function threshold(condition: ThresholdCondition, level: Level): number {
-  return level === "critical" ? condition.critical : condition.warning!;
-}
-
-function describe(rule: AlertRule, value: number): string {
-  return `${rule.agg}(${rule.metric}) = ${value}`;
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }

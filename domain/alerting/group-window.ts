@@ -9,8 +9,10 @@
  * to one slot (a tenth of the window by default), the price of a fixed ring of slots
  * per group instead of one entry per sample.
  *
- * This is the evaluator's hot path: the slots are parallel typed arrays, and adding a
- * sample or reading the aggregate allocates nothing (but for percentile sketches).
+ * This is the evaluator's hot path: the ring is one typed array of per-slot partial
+ * aggregates (a group costs one allocation, and a slot's fields sit together), and
+ * adding a sample or reading the aggregate allocates nothing (but for percentile
+ * sketches).
  *
  * @example
  * const w = new GroupWindow(60_000, "avg");
@@ -22,17 +24,17 @@ import type { RuleAggregation } from "./rule.ts";
 
 export const DEFAULT_SLOTS = 10;
 
+/** The fields of one slot in the ring, `FIELDS` numbers apart. */
+const SLOT = 0, COUNT = 1, SUM = 2, MIN = 3, MAX = 4, LAST_TS = 5, LAST_VALUE = 6, FIELDS = 7;
+
 export class GroupWindow {
   readonly #slotMs: number;
   readonly #ring: number;
-  /** Slot number (floor(ts / slotMs)) held at each ring position; NaN when empty. */
-  readonly #slot: Float64Array;
-  readonly #count: Float64Array;
-  readonly #sum: Float64Array;
-  readonly #min: Float64Array;
-  readonly #max: Float64Array;
-  readonly #lastTs: Float64Array;
-  readonly #lastValue: Float64Array;
+  /**
+   * Per ring position: the slot number (floor(ts / slotMs)) it holds, NaN when empty,
+   * then count, sum, min, max, last time and last value.
+   */
+  readonly #slots: Float64Array;
   readonly #sketches: LogSketch[] | undefined;
   #newest = -Infinity;
 
@@ -40,13 +42,8 @@ export class GroupWindow {
     this.#slotMs = Math.max(1, Math.ceil(windowMs / slots));
     // One more slot than the window spans, so a window that starts mid-slot is covered.
     this.#ring = slots + 1;
-    this.#slot = new Float64Array(this.#ring).fill(NaN);
-    this.#count = new Float64Array(this.#ring);
-    this.#sum = new Float64Array(this.#ring);
-    this.#min = new Float64Array(this.#ring);
-    this.#max = new Float64Array(this.#ring);
-    this.#lastTs = new Float64Array(this.#ring);
-    this.#lastValue = new Float64Array(this.#ring);
+    this.#slots = new Float64Array(this.#ring * FIELDS);
+    for (let i = 0; i < this.#ring; i++) this.#slots[i * FIELDS + SLOT] = NaN;
     this.#sketches = agg.startsWith("p")
       ? Array.from({ length: this.#ring }, () => new LogSketch())
       : undefined;
@@ -62,27 +59,28 @@ export class GroupWindow {
     const slot = Math.floor(ts / this.#slotMs);
     if (slot <= Math.floor(this.#newest / this.#slotMs) - this.#ring) return;
     if (ts > this.#newest) this.#newest = ts;
-    const i = ((slot % this.#ring) + this.#ring) % this.#ring;
-    if (this.#slot[i] !== slot) {
-      if (this.#slot[i] > slot) return; // the position holds a newer slot: this one was evicted
-      this.#slot[i] = slot;
-      this.#count[i] = 0;
-      this.#sum[i] = 0;
-      this.#min[i] = Infinity;
-      this.#max[i] = -Infinity;
-      this.#lastTs[i] = -Infinity;
-      this.#lastValue[i] = NaN;
-      if (this.#sketches) this.#sketches[i] = new LogSketch();
+    const p = ((slot % this.#ring) + this.#ring) % this.#ring;
+    const a = this.#slots, i = p * FIELDS;
+    if (a[i + SLOT] !== slot) {
+      if (a[i + SLOT] > slot) return; // the position holds a newer slot: this one was evicted
+      a[i + SLOT] = slot;
+      a[i + COUNT] = 0;
+      a[i + SUM] = 0;
+      a[i + MIN] = Infinity;
+      a[i + MAX] = -Infinity;
+      a[i + LAST_TS] = -Infinity;
+      a[i + LAST_VALUE] = NaN;
+      if (this.#sketches) this.#sketches[p] = new LogSketch();
     }
-    this.#count[i]++;
-    this.#sum[i] += value;
-    if (value < this.#min[i]) this.#min[i] = value;
-    if (value > this.#max[i]) this.#max[i] = value;
-    if (ts > this.#lastTs[i] || (ts === this.#lastTs[i] && value > this.#lastValue[i])) {
-      this.#lastTs[i] = ts;
-      this.#lastValue[i] = value;
+    a[i + COUNT]++;
+    a[i + SUM] += value;
+    if (value < a[i + MIN]) a[i + MIN] = value;
+    if (value > a[i + MAX]) a[i + MAX] = value;
+    if (ts > a[i + LAST_TS] || (ts === a[i + LAST_TS] && value > a[i + LAST_VALUE])) {
+      a[i + LAST_TS] = ts;
+      a[i + LAST_VALUE] = value;
     }
-    this.#sketches?.[i].add(value);
+    this.#sketches?.[p].add(value);
   }
 
   /** The aggregate over (at − window, at]; undefined when no sample is in it. */
@@ -91,18 +89,20 @@ export class GroupWindow {
     const last = Math.floor(at / this.#slotMs);
     let count = 0, sum = 0, min = Infinity, max = -Infinity, lastTs = -Infinity, lastValue = NaN;
     let sketch: LogSketch | undefined;
-    for (let i = 0; i < this.#ring; i++) {
-      const slot = this.#slot[i];
+    const a = this.#slots;
+    for (let p = 0; p < this.#ring; p++) {
+      const i = p * FIELDS;
+      const slot = a[i + SLOT];
       if (!(slot >= first && slot <= last)) continue;
-      count += this.#count[i];
-      sum += this.#sum[i];
-      if (this.#min[i] < min) min = this.#min[i];
-      if (this.#max[i] > max) max = this.#max[i];
-      if (this.#lastTs[i] > lastTs || (this.#lastTs[i] === lastTs && this.#lastValue[i] > lastValue)) {
-        lastTs = this.#lastTs[i];
-        lastValue = this.#lastValue[i];
+      count += a[i + COUNT];
+      sum += a[i + SUM];
+      if (a[i + MIN] < min) min = a[i + MIN];
+      if (a[i + MAX] > max) max = a[i + MAX];
+      if (a[i + LAST_TS] > lastTs || (a[i + LAST_TS] === lastTs && a[i + LAST_VALUE] > lastValue)) {
+        lastTs = a[i + LAST_TS];
+        lastValue = a[i + LAST_VALUE];
       }
-      if (this.#sketches) (sketch ??= new LogSketch()).merge(this.#sketches[i]);
+      if (this.#sketches) (sketch ??= new LogSketch()).merge(this.#sketches[p]);
     }
     if (count === 0) return undefined;
     switch (this.agg) {

@@ -16,8 +16,13 @@
  * for (const t of evaluation.evaluate()) record(t);
  * for (const t of evaluation.tick(now)) record(t);
  */
-import type { SampleBatch } from "../sample-batch.ts";
-import { type AlertTransition, type GroupState, initialGroupState, stepGroup } from "./alert-state.ts";
+import { type SampleBatch, seriesWords } from "../sample-batch.ts";
+import {
+  advanceGroup,
+  type AlertTransition,
+  initialGroupState,
+  type MutableGroupState,
+} from "./alert-state.ts";
 import { GroupWindow } from "./group-window.ts";
 import { type AlertGroup, groupOf, matches, RuleIndex } from "./rule-index.ts";
 import type { AlertRule } from "./rule.ts";
@@ -28,16 +33,19 @@ export interface GroupTransition {
   readonly transition: AlertTransition;
 }
 
+/** A series seen before, in the chain of those sharing its id's low word. */
 interface KnownSeries {
   readonly hi: number;
   readonly groups: TrackedGroup[];
+  readonly next: KnownSeries | undefined;
 }
 
 interface TrackedGroup {
   readonly rule: AlertRule;
   readonly group: AlertGroup;
   readonly window: GroupWindow;
-  state: GroupState;
+  /** Owned by this evaluation and stepped in place. */
+  readonly state: MutableGroupState;
   lastAt: number;
   touched: boolean;
 }
@@ -46,11 +54,14 @@ export class StreamingEvaluation {
   #index: RuleIndex;
   readonly #groups = new Map<string, TrackedGroup>();
   readonly #touched: TrackedGroup[] = [];
+  /** The transitions of one step, reused: most steps have none. */
+  readonly #stepped: AlertTransition[] = [];
   /**
    * Tenant → low word of the series id → (high word, groups it feeds): a known series
-   * costs two look-ups on numbers, and its name and labels are never decoded again.
+   * costs one look-up on a number per record, and its name and labels are never
+   * decoded again.
    */
-  readonly #bySeries = new Map<string, Map<number, KnownSeries[]>>();
+  readonly #bySeries = new Map<string, Map<number, KnownSeries>>();
 
   constructor(rules: readonly AlertRule[] = []) {
     this.#index = new RuleIndex(rules);
@@ -74,27 +85,35 @@ export class StreamingEvaluation {
   }
 
   observe(batch: SampleBatch): void {
-    const perSeries: (TrackedGroup[] | undefined)[] = new Array(batch.series.length);
-    for (let s = 0; s < batch.series.length; s++) {
-      const series = batch.series[s];
-      let tracked = this.#known(batch.tenant, series.id.lo, series.id.hi);
+    // The id words, not `batch.series`: a decoded record makes no object per series
+    // until a series is new here.
+    const words = seriesWords(batch);
+    const nSeries = words.length >>> 1;
+    let known = this.#bySeries.get(batch.tenant);
+    if (known === undefined) this.#bySeries.set(batch.tenant, known = new Map());
+    const perSeries: (TrackedGroup[] | undefined)[] = new Array(nSeries);
+    for (let s = 0; s < nSeries; s++) {
+      const lo = words[2 * s], hi = words[2 * s + 1];
+      let entry = known.get(lo);
+      while (entry !== undefined && entry.hi !== hi) entry = entry.next;
+      let tracked = entry?.groups;
       if (tracked === undefined) {
-        tracked = [];
-        for (const rule of this.#index.candidates(batch.tenant, series.metric, series.labels)) {
-          if (matches(rule, series.labels)) tracked.push(this.#track(rule, series.labels, batch));
-        }
-        this.#remember(batch.tenant, series.id.lo, series.id.hi, tracked);
+        tracked = this.#groupsOf(batch, s);
+        known.set(lo, { hi, groups: tracked, next: known.get(lo) });
       }
       if (tracked.length > 0) perSeries[s] = tracked;
     }
-    for (let i = 0; i < batch.length; i++) {
-      const tracked = perSeries[batch.seriesIndex[i]];
+    const { seriesIndex, timestamps, values, length } = batch;
+    const touched = this.#touched;
+    for (let i = 0; i < length; i++) {
+      const tracked = perSeries[seriesIndex[i]];
       if (tracked === undefined) continue;
-      for (const t of tracked) {
-        t.window.add(batch.timestamps[i], batch.values[i]);
+      for (let g = 0; g < tracked.length; g++) {
+        const t = tracked[g];
+        t.window.add(timestamps[i], values[i]);
         if (!t.touched) {
           t.touched = true;
-          this.#touched.push(t);
+          touched.push(t);
         }
       }
     }
@@ -103,10 +122,13 @@ export class StreamingEvaluation {
   /** Steps every group touched since the last call at its newest event time. */
   evaluate(): GroupTransition[] {
     const out: GroupTransition[] = [];
-    for (const t of this.#touched.splice(0)) {
+    const touched = this.#touched;
+    for (let i = 0; i < touched.length; i++) {
+      const t = touched[i];
       t.touched = false;
       if (t.window.newest > t.lastAt) this.#step(t, t.window.newest, out);
     }
+    touched.length = 0;
     return out;
   }
 
@@ -117,27 +139,24 @@ export class StreamingEvaluation {
     return out;
   }
 
-  #known(tenant: string, lo: number, hi: number): TrackedGroup[] | undefined {
-    const entries = this.#bySeries.get(tenant)?.get(lo);
-    if (entries === undefined) return undefined;
-    for (const entry of entries) if (entry.hi === hi) return entry.groups;
-    return undefined;
-  }
-
-  #remember(tenant: string, lo: number, hi: number, groups: TrackedGroup[]): void {
-    let byLo = this.#bySeries.get(tenant);
-    if (byLo === undefined) this.#bySeries.set(tenant, byLo = new Map());
-    const entries = byLo.get(lo);
-    if (entries) entries.push({ hi, groups });
-    else byLo.set(lo, [{ hi, groups }]);
+  /** The groups series `s` of the batch feeds, made where new. */
+  #groupsOf(batch: SampleBatch, s: number): TrackedGroup[] {
+    const series = batch.series[s];
+    const groups: TrackedGroup[] = [];
+    for (const rule of this.#index.candidates(batch.tenant, series.metric, series.labels)) {
+      if (matches(rule, series.labels)) groups.push(this.#track(rule, series.labels, batch));
+    }
+    return groups;
   }
 
   #step(t: TrackedGroup, at: number, out: GroupTransition[]): void {
     const value = t.window.aggregate(at - t.rule.evaluationDelayMs);
-    const step = stepGroup(t.rule, t.state, { at, value });
-    t.state = step.state;
+    const stepped = this.#stepped;
+    advanceGroup(t.rule, t.state, at, value, stepped);
     t.lastAt = at;
-    for (const transition of step.transitions) out.push({ rule: t.rule, group: t.group, transition });
+    if (stepped.length === 0) return;
+    for (const transition of stepped) out.push({ rule: t.rule, group: t.group, transition });
+    stepped.length = 0;
   }
 
   #track(rule: AlertRule, labels: SampleBatch["series"][number]["labels"], batch: SampleBatch): TrackedGroup {
@@ -150,7 +169,7 @@ export class StreamingEvaluation {
         rule,
         group,
         window: new GroupWindow(rule.windowMs, rule.agg),
-        state: initialGroupState(since),
+        state: { ...initialGroupState(since) },
         lastAt: -Infinity,
         touched: false,
       };

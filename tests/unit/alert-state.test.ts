@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import {
+  advanceGroup,
   type AlertStatus,
   type AlertTransition,
   type GroupState,
   initialGroupState,
+  type MutableGroupState,
   stepGroup,
 } from "../../domain/alerting/alert-state.ts";
 import { compileRule, type RuleSpec } from "../../domain/alerting/rule.ts";
@@ -181,4 +183,21 @@ Deno.test("alert state: a transition's cause names the aggregate, the value and 
   const rule = compileRule("r1", "acme", cpuHighSpec({ for: "0s" }));
   const step = stepGroup(rule, initialGroupState(T0), { at: T0, value: 93.5 });
   assert.equal(step.transitions[0].metadata.cause, "avg(cpu_usage) = 93.5 > 90 (critical)");
+});
+
+Deno.test("alert state: advanceGroup steps the state in place, changing only what the step changes", () => {
+  const rule = compileRule("r1", "acme", cpuHighSpec({ for: "30s" }));
+  const state: MutableGroupState = { ...initialGroupState(T0) };
+  const out: AlertTransition[] = [];
+  advanceGroup(rule, state, T0 + 10_000, 50, out);
+  assert.deepEqual(out, [], "a quiet step has no transition");
+  assert.deepEqual(state, { ...initialGroupState(T0), lastSampleAt: T0 + 10_000 });
+  advanceGroup(rule, state, T0 + 20_000, 95, out);
+  const pure = stepGroup(rule, { ...initialGroupState(T0), lastSampleAt: T0 + 10_000 }, {
+    at: T0 + 20_000,
+    value: 95,
+  });
+  assert.deepEqual(out, pure.transitions);
+  assert.deepEqual(state, pure.state, "the same state as the pure step");
+  assert.equal(state.status, "pending");
 });
