@@ -192,8 +192,11 @@ export class ProduceQueue {
       ? await transaction.sendBatch({ acks: -1, topicMessages: fresh.flatMap((p) => p.messages) })
       : [];
     await transaction.commit();
-    if (this.stable) await untilStable(written, this.stable, this.options.ackTimeoutMs);
+    // The keys are known to have landed from here on, also when the wait below fails: a
+    // retry of one of them is then a duplicate, whether or not the markers are in yet
+    // (after a broker restart they are written when its coordinator completes the commit).
     keys.landed([...inRequest]);
+    if (this.stable) await untilStable(written, this.stable, this.options.ackTimeoutMs);
     for (const pending of fresh) this.#settle(pending);
     for (const pending of repeated) this.#settle(pending, undefined, true);
   }
