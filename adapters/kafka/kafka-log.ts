@@ -118,7 +118,7 @@ export class KafkaCommandLog implements CommandLog {
         })),
       produce,
       this.#keys,
-      (topic, partitions) => this.#stableOffsets(topic, partitions),
+      (topic, partitions) => this.#stableOffsets(topic, partitions, produce.ackTimeoutMs),
     );
     this.#appends = new LogAppends(plain, keyed, this.#keys, produce.ackTimeoutMs);
     this.#consumerSettings = consumerSettings(options);
@@ -198,8 +198,15 @@ export class KafkaCommandLog implements CommandLog {
     }));
   }
 
-  /** Each partition's last stable offset: the end read-committed readers see. */
-  async #stableOffsets(topic: string, partitions: readonly number[]): Promise<Map<number, number>> {
+  /**
+   * Each partition's last stable offset: the end read-committed readers see. Retried no
+   * longer than `deadlineMs`, the time the keyed queue waits for readability at all.
+   */
+  async #stableOffsets(
+    topic: string,
+    partitions: readonly number[],
+    deadlineMs: number,
+  ): Promise<Map<number, number>> {
     return await retriable(async () => {
       await this.#cluster.addTargetTopic(topic);
       const [entry] = await this.#cluster.fetchTopicsOffset([{
@@ -208,7 +215,7 @@ export class KafkaCommandLog implements CommandLog {
         partitions: partitions.map((partition) => ({ partition })),
       }]);
       return new Map(entry.partitions.map((p) => [p.partition, Number(p.offset)]));
-    });
+    }, deadlineMs);
   }
 
   async close(): Promise<void> {

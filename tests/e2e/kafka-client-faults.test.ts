@@ -122,11 +122,12 @@ for (const client of KAFKA_CLIENTS) {
         await waitFor(() => acked.length >= target, 60_000, { what: "batches after the last restart" });
         stopped = true;
         await Promise.allSettled(senders);
-        const result = figures(await copies(log, topic), acked);
+        const counts = await copies(log, topic);
+        const result = figures(counts, acked);
         console.log(
           `${client}, seed ${seed}: ${acked.length} batches acknowledged, lost ${result.lost}, dup ${result.dup}`,
         );
-        const twice = [...(await copies(log, topic))].filter(([, n]) => n > 1).map(([k, n]) => `${k}×${n}`);
+        const twice = [...counts].filter(([, n]) => n > 1).map(([k, n]) => `${k}×${n}`);
         assert.deepEqual(result, { lost: 0, dup: 0 }, `stored more than once: ${twice.join(" ")}`);
 
         // Control: the same count sees a batch appended twice.
