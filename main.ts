@@ -98,6 +98,7 @@ export const Config = z.object({
   LOOKOUT_QUERY_CACHE_ENTRIES: z.coerce.number().int().nonnegative().default(1000),
   LOOKOUT_QUERY_SERIES_INDEX: z.enum(["on", "off"]).default("on"),
   LOOKOUT_QUERY_SERIES_REFRESH_SECONDS: positiveInt.default(15),
+  LOOKOUT_QUERY_SERIES_INDEX_DAYS: positiveInt.default(35),
   LOOKOUT_PROJECTION_BATCH_RECORDS: positiveInt.default(1000),
   LOOKOUT_REBUILD_BATCH_RECORDS: positiveInt.default(5000),
   LOOKOUT_PROJECTION_LINGER_MS: z.coerce.number().int().nonnegative().default(100),
@@ -295,6 +296,7 @@ async function main(): Promise<void> {
     ? await openSeriesIndex(store, {
       fedInProcess: roles.has("raw"),
       refreshMs: config.LOOKOUT_QUERY_SERIES_REFRESH_SECONDS * 1000,
+      days: config.LOOKOUT_QUERY_SERIES_INDEX_DAYS,
     })
     : undefined;
   const rawProjector = store && roles.has("raw")

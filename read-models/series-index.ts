@@ -10,8 +10,13 @@
  * only when they stay inside the syntax that RE2 and JavaScript read alike; any other
  * pattern gets `undefined`, and the caller asks the `series` table.
  *
+ * With `days`, the index holds only the series seen on the last `days` days (UTC), so
+ * its memory follows the series active in that span and not every series ever written:
+ * a question about a range that starts before it gets `undefined` (the series table
+ * answers), and `prune` drops what a new day has moved out of it.
+ *
  * @example
- * const index = new SeriesIndex();
+ * const index = new SeriesIndex({ days: 35 });
  * await index.add("acme", [{ id: "42", metric: "up", labels: { job: "api" } }], 20_000);
  * await index.match("acme", [{ name: "__name__", type: "=", value: "up" }], from, to);
  */
@@ -21,8 +26,40 @@ import { TenantSeries } from "./tenant-series.ts";
 
 const DAY_MS = 86_400_000;
 
+export interface SeriesIndexOptions {
+  /** Days held, today included; without it, every series added is kept. */
+  readonly days?: number;
+  readonly now?: () => number;
+}
+
 export class SeriesIndex implements SeriesCatalog {
   readonly #tenants = new Map<string, TenantSeries>();
+  readonly #days?: number;
+  readonly #now: () => number;
+
+  constructor(options: SeriesIndexOptions = {}) {
+    this.#days = options.days;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The first day held: questions about earlier days go to the series table. */
+  firstDay(): number {
+    return this.#days === undefined ? -Infinity : Math.floor(this.#now() / DAY_MS) - this.#days + 1;
+  }
+
+  /** Drops the series and days before `firstDay`; returns how many series went. */
+  prune(): number {
+    const first = this.firstDay();
+    let dropped = 0;
+    for (const [tenant, own] of this.#tenants) {
+      const kept = own.since(first);
+      if (kept === own) continue;
+      dropped += own.count - kept.count;
+      if (kept.count === 0) this.#tenants.delete(tenant);
+      else this.#tenants.set(tenant, kept);
+    }
+    return dropped;
+  }
 
   add(tenant: string, series: readonly CatalogSeries[], day: number): Promise<void> {
     this.addNow(tenant, series, day);
@@ -31,6 +68,7 @@ export class SeriesIndex implements SeriesCatalog {
 
   /** `add` for callers on a hot path that cannot wait for a promise (the raw projection). */
   addNow(tenant: string, series: readonly CatalogSeries[], day: number): void {
+    if (day < this.firstDay()) return;
     let own = this.#tenants.get(tenant);
     if (own === undefined) this.#tenants.set(tenant, own = new TenantSeries());
     for (const s of series) own.add(s, day);
@@ -102,9 +140,10 @@ export class SeriesIndex implements SeriesCatalog {
       if (p === undefined) return undefined;
       predicates.push(p);
     }
+    const dayFrom = Math.floor(from / DAY_MS);
+    if (dayFrom < this.firstDay()) return undefined;
     const own = this.#tenants.get(tenant);
     if (own === undefined) return [];
-    const dayFrom = Math.floor(from / DAY_MS);
     const dayTo = Math.floor(to / DAY_MS);
     const out: number[] = [];
     for (const candidates of own.candidates(matchers, predicates)) {

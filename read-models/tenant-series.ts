@@ -48,6 +48,27 @@ export class TenantSeries {
   }
 
   /**
+   * This tenant's series with only their days from `firstDay` on, without the series
+   * seen only before it: `this` when nothing is that old, else a new part with fresh
+   * ordinals and postings (lists cannot drop entries in place and stay ascending cheaply).
+   */
+  since(firstDay: number): TenantSeries {
+    let expired = false;
+    for (const days of this.#days) {
+      if (days.length > 0 && days[0] < firstDay) {
+        expired = true;
+        break;
+      }
+    }
+    if (!expired) return this;
+    const kept = new TenantSeries();
+    for (let o = 0; o < this.#series.length; o++) {
+      for (const day of this.#days[o]) if (day >= firstDay) kept.add(this.#series[o], day);
+    }
+    return kept;
+  }
+
+  /**
    * Ordinal lists that together hold every series the matchers can select, one per
    * metric they allow: the shortest postings list of a non-empty `=` label matcher, or
    * all the metric's series.

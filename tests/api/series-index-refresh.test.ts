@@ -37,3 +37,22 @@ Deno.test("series index refresh: a series written to the table elsewhere appears
     opened.close();
   }
 });
+
+Deno.test("series index: loads only the days it holds, and earlier ranges go to the table", async () => {
+  const store = await sharedStore();
+  const tenant = uniqueName("horizon");
+  const today = Math.floor(Date.now() / DAY_MS);
+  const table = seriesTableCatalog(store);
+  await table.add(tenant, [{ id: "7101", metric: "up", labels: { job: "old" } }], today - 40);
+  await table.add(tenant, [{ id: "7102", metric: "up", labels: { job: "new" } }], today);
+  const opened = await openSeriesIndex(store, { fedInProcess: true, refreshMs: 60_000, days: 35 });
+  try {
+    assert.equal(opened.index.size(tenant), 1);
+    const up = (from: number) =>
+      opened.index.match(tenant, [{ name: "__name__", type: "=", value: "up" }], from, Date.now());
+    assert.deepEqual((await up(Date.now() - 30 * DAY_MS))?.map((s) => s.id), ["7102"]);
+    assert.equal(await up(Date.now() - 40 * DAY_MS), undefined);
+  } finally {
+    opened.close();
+  }
+});

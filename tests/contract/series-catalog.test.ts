@@ -47,3 +47,44 @@ Deno.test("in-process index: the RE2-only patterns are handed back, not answered
   assert.equal(await ask("\\s*API"), undefined);
   assert.deepEqual((await ask("A.I|x"))?.map((s) => s.id), ["1"]);
 });
+
+Deno.test("in-process index with a horizon: holds the last days only, and hands earlier ranges back", async () => {
+  const DAY = 86_400_000;
+  let today = 20_010;
+  const index = new SeriesIndex({ days: 3, now: () => today * DAY + 1_000 });
+  const up = (id: string, job: string) => ({ id, metric: "up", labels: { job } });
+  index.addNow("t", [up("1", "api"), up("2", "web")], 20_008);
+  index.addNow("t", [up("2", "web"), up("3", "api")], 20_010);
+  index.addNow("t", [up("9", "api")], 20_007); // before the horizon: not held
+  index.addNow("u", [up("5", "api")], 20_008);
+  assert.equal(index.firstDay(), 20_008);
+  assert.equal(index.size("t"), 3);
+  const api = (from: number) =>
+    index.match(
+      "t",
+      [{ name: "__name__", type: "=", value: "up" }, { name: "job", type: "=", value: "api" }],
+      from,
+      today * DAY,
+    );
+  assert.deepEqual((await api(20_008 * DAY))?.map((s) => s.id).sort(), ["1", "3"]);
+  assert.equal(await api(20_007 * DAY), undefined, "a range starting before the horizon goes to the table");
+  assert.deepEqual(await index.labelValues("t", "job", [], 20_007 * DAY, today * DAY), undefined);
+
+  today = 20_011; // 20_008 leaves the span: series 1 (and tenant u) go, series 2 keeps its later day
+  assert.equal(index.prune(), 2);
+  assert.equal(index.size("t"), 2);
+  assert.equal(index.size("u"), 0);
+  assert.deepEqual((await api(20_009 * DAY))?.map((s) => s.id), ["3"]);
+  assert.deepEqual(
+    (await index.match("t", [{ name: "job", type: "=", value: "web" }], 20_010 * DAY, today * DAY))?.map((
+      s,
+    ) => s.id),
+    ["2"],
+  );
+  assert.deepEqual(
+    await index.match("t", [{ name: "job", type: "=", value: "web" }], 20_009 * DAY, 20_009 * DAY),
+    [],
+    "series 2's dropped day is gone with it",
+  );
+  assert.equal(index.prune(), 0, "nothing more to drop the same day");
+});
