@@ -73,6 +73,8 @@ export class ProduceQueue {
   #flushing = false;
   /** Whether a transaction failed since the keys were last read from the log. */
   #uncertain = false;
+  /** What the request in hand was doing, named in the error when it fails. */
+  #step = "connecting";
 
   #producer?: Promise<QueueProducer>;
 
@@ -151,15 +153,17 @@ export class ProduceQueue {
         const request = this.#takeRequest();
         if (request.length === 0) continue;
         try {
+          this.#step = "connecting";
           const producer = await this.#connected();
           if (this.keys) await this.#sendTransaction(producer, request, this.keys);
           else {
+            this.#step = "producing";
             await producer.sendBatch({ acks: -1, topicMessages: request.flatMap((p) => p.messages) });
             for (const pending of request) this.#settle(pending);
           }
         } catch (error) {
           this.#uncertain = this.keys !== undefined;
-          for (const pending of request) this.#settle(pending, translate(error));
+          for (const pending of request) this.#settle(pending, translate(error, this.#step));
           await this.close().catch(() => {});
         } finally {
           for (const pending of request) this.#pendingBytes -= pending.bytes;
@@ -174,7 +178,9 @@ export class ProduceQueue {
   async #sendTransaction(producer: QueueProducer, request: PendingAppend[], keys: KeyLedger): Promise<void> {
     // Starting the transaction first: a new producer's initialisation is what settles
     // a failed transaction of its predecessor, before the keys are read again.
+    this.#step = "starting a transaction";
     const transaction = await producer.transaction();
+    this.#step = "reading the idempotency keys";
     const known = await keys.known(request.flatMap((p) => p.key ?? []), this.#uncertain);
     this.#uncertain = false;
     const fresh: PendingAppend[] = [];
@@ -188,14 +194,17 @@ export class ProduceQueue {
         if (pending.key !== undefined) inRequest.add(pending.key);
       }
     }
+    this.#step = "producing";
     const written = fresh.length > 0
       ? await transaction.sendBatch({ acks: -1, topicMessages: fresh.flatMap((p) => p.messages) })
       : [];
+    this.#step = "committing";
     await transaction.commit();
     // The keys are known to have landed from here on, also when the wait below fails: a
     // retry of one of them is then a duplicate, whether or not the markers are in yet
     // (after a broker restart they are written when its coordinator completes the commit).
     keys.landed([...inRequest]);
+    this.#step = "waiting for the commit to become readable";
     if (this.stable) await untilStable(written, this.stable, this.options.ackTimeoutMs);
     for (const pending of fresh) this.#settle(pending);
     for (const pending of repeated) this.#settle(pending, undefined, true);
@@ -239,8 +248,11 @@ function byteSize(messages: readonly TopicMessages[]): number {
 }
 
 /** Connection-level failures mean "not now", which ingest reports as 503 + Retry-After. */
-function translate(error: unknown): unknown {
+function translate(error: unknown, step: string): unknown {
+  if (error instanceof Unavailable) return error;
   const retriable = (error as { retriable?: boolean }).retriable === true ||
     /ECONNREFUSED|ECONNRESET|Connection|timed out|broker/i.test(String((error as Error)?.message ?? error));
-  return retriable ? new Unavailable(`Cannot append to the command log: ${(error as Error).message}`) : error;
+  return retriable
+    ? new Unavailable(`Cannot append to the command log: ${(error as Error).message} (while ${step})`)
+    : error;
 }

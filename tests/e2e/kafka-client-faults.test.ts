@@ -8,6 +8,7 @@
  * fault tests (`kafka-faults.test.ts`) run the default client through the whole program.
  */
 import assert from "node:assert/strict";
+import { Kafka, logLevel } from "kafkajs";
 import { KAFKA_CLIENTS, openKafkaClientLog } from "../../adapters/kafka/kafka-client.ts";
 import type { CommandLog } from "../../domain/ports/command-log.ts";
 import { kafkaAvailable } from "../support/kafka-broker.ts";
@@ -63,6 +64,37 @@ async function copies(log: CommandLog, topic: string): Promise<Map<string, numbe
   return counts;
 }
 
+/**
+ * The same count through kafkajs's own group consumer, which drops aborted transactions
+ * by itself: where it differs from `copies`, the log's reader kept an aborted record.
+ */
+async function copiesByConsumer(
+  brokers: string,
+  topic: string,
+  expected: number,
+): Promise<Map<string, number>> {
+  const kafka = new Kafka({ brokers: [brokers], clientId: "faults-recount", logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `recount-${topic}-${Date.now()}`, readUncommitted: false });
+  const counts = new Map<string, number>();
+  let seen = 0;
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: ({ partition, message }) => {
+        const key = `${partition}/${decoder.decode(message.value ?? new Uint8Array())}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+        seen++;
+        return Promise.resolve();
+      },
+    });
+    await waitFor(() => seen >= expected, 30_000, { what: `${expected} records through a consumer` });
+  } finally {
+    await consumer.disconnect();
+  }
+  return counts;
+}
+
 function figures(counts: ReadonlyMap<string, number>, acked: readonly string[]) {
   let lost = 0;
   let dup = 0;
@@ -87,7 +119,8 @@ for (const client of KAFKA_CLIENTS) {
     // committed all the same, and its retry was not recognised by the keys read after the
     // new producer's initialisation; platformatic: the same count with no single cause seen.
     // The program-level kill test (kafka-faults.test.ts) runs kafkajs through ingest.
-    ignore: true,
+    // LOOKOUT_TEST_KNOWN_DEFECTS=1 runs it.
+    ignore: Deno.env.get("LOOKOUT_TEST_KNOWN_DEFECTS") !== "1",
     sanitizeOps: false,
     sanitizeResources: false,
     async fn() {
@@ -128,6 +161,21 @@ for (const client of KAFKA_CLIENTS) {
           `${client}, seed ${seed}: ${acked.length} batches acknowledged, lost ${result.lost}, dup ${result.dup}`,
         );
         const twice = [...counts].filter(([, n]) => n > 1).map(([k, n]) => `${k}×${n}`);
+        if (twice.length > 0) {
+          const total = [...counts.values()].reduce((a, b) => a + b, 0);
+          const recount = await copiesByConsumer(broker.brokers, topic, total - twice.length).catch(
+            (error) => {
+              console.error(`recount through a consumer failed: ${(error as Error).message}`);
+              return new Map<string, number>();
+            },
+          );
+          const seenTwice = [...recount].filter(([, n]) => n > 1).map(([k, n]) => `${k}×${n}`);
+          console.error(
+            `through kafkajs's consumer (aborted transactions dropped by it): ${
+              JSON.stringify(figures(recount, acked))
+            }, twice: ${seenTwice.join(" ") || "none"}`,
+          );
+        }
         assert.deepEqual(result, { lost: 0, dup: 0 }, `stored more than once: ${twice.join(" ")}`);
 
         // Control: the same count sees a batch appended twice.
