@@ -62,9 +62,12 @@ export class BucketAccumulator {
   readonly #replaced = new Set<number>();
   readonly #tables = new Map<number, SeriesTable>();
 
-  /** `expectedSamples` sizes the first allocation; everything grows past it. */
-  constructor(readonly widthMs: number, expectedSamples = 1024) {
-    this.#table = new GroupTable(expectedSamples >> 2, widthMs);
+  /**
+   * `expectedSamples` and `expectedGroups` size the first allocations; everything grows
+   * past them (each growth of the group table rehashes every group so far).
+   */
+  constructor(readonly widthMs: number, expectedSamples = 1024, expectedGroups = expectedSamples >> 2) {
+    this.#table = new GroupTable(expectedGroups, widthMs);
     const size = Math.max(16, expectedSamples);
     this.#entryGroup = new Int32Array(size);
     this.#entryKey = new Int32Array(size);
@@ -209,9 +212,16 @@ interface SeriesTable {
   readonly lastBucket: Float64Array;
 }
 
-/** The states of `fine` merged into buckets of `widthMs` (a multiple of `fine.widthMs`). */
-export function coarsenBuckets(fine: BucketStates, widthMs: number): BucketStates {
-  const table = new GroupTable(fine.groups >> 2, widthMs);
+/**
+ * The states of `fine` merged into buckets of `widthMs` (a multiple of `fine.widthMs`);
+ * `expectedGroups` sizes the table's first allocation.
+ */
+export function coarsenBuckets(
+  fine: BucketStates,
+  widthMs: number,
+  expectedGroups = fine.groups >> 2,
+): BucketStates {
+  const table = new GroupTable(expectedGroups, widthMs);
   const groupOf = new Int32Array(fine.groups);
   const ratio = widthMs / fine.widthMs;
   for (let f = 0; f < fine.groups; f++) {

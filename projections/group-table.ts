@@ -222,8 +222,8 @@ export class GroupTable {
     let size = 16;
     while (size < 2 * this.#capacity) size *= 2;
     const mask = size - 1;
-    const slots = new Int32Array(size * SLOT);
-    for (let h = 0; h < size; h++) slots[h * SLOT + 3] = -1;
+    // Every word −1: the group word marks a free slot, the others are written on use.
+    const slots = new Int32Array(size * SLOT).fill(-1);
     const old = this.#slots;
     for (let o = 0; o < old.length; o += SLOT) {
       const g = old[o + 3];

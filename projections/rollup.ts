@@ -56,6 +56,12 @@ export function rollupProjection(options: RollupProjectionOptions = {}): Project
   const table = options.tables ?? liveTables;
   const policy = options.watermark ?? {};
   const finite = (n: number) => Number.isFinite(n) ? n : null;
+  // Groups per sample of the batch before, to size the next batch's tables so they need not
+  // grow and rehash on the way (with one sample per series and batch, as live ingest
+  // mostly gives, every sample is a group). Only allocation depends on it, never the plan.
+  let minuteGroupsPerSample = 0.25;
+  let hourGroupsPerMinuteGroup = 0.25;
+  const sized = (n: number, ratio: number) => Math.ceil(n * Math.min(1, ratio * 1.25)) + 16;
   return {
     name,
     topic: options.topic ?? "metrics.samples",
@@ -85,7 +91,8 @@ export function rollupProjection(options: RollupProjectionOptions = {}): Project
       const state = new Map(before);
       const watermarkBefore = new Map<string, number>();
       const tenants: string[] = [];
-      const minutes = new BucketAccumulator(WINDOW_MS, expectedSamples(batch));
+      const expected = expectedSamples(batch);
+      const minutes = new BucketAccumulator(WINDOW_MS, expected, sized(expected, minuteGroupsPerSample));
       const lateSamples = new SampleBlockBuilder();
       const lateByTenant = new Map<string, number>();
       let samples = 0;
@@ -107,7 +114,13 @@ export function rollupProjection(options: RollupProjectionOptions = {}): Project
       const minuteStates = minutes.states();
       if (minuteStates.groups > 0) {
         // The hour tier is merged from the batch's minute states, not from raw samples again.
-        const hours = coarsenBuckets(minuteStates, HOUR_MS);
+        const hours = coarsenBuckets(
+          minuteStates,
+          HOUR_MS,
+          sized(minuteStates.groups, hourGroupsPerMinuteGroup),
+        );
+        if (samples > 0) minuteGroupsPerSample = minuteStates.groups / samples;
+        hourGroupsPerMinuteGroup = hours.groups / minuteStates.groups;
         writes.push(
           {
             kind: "block",
