@@ -2,7 +2,7 @@
  * One member of a Kafka consumer group, as the port's `consume` iterator. Partitions are
  * shared with the group's other members (other processes running the same projection)
  * and move on rebalances. Offsets are never committed here: the caller commits after its
- * sink has acknowledged (`KafkaCommandLog.commit`), and kafkajs' own position advances
+ * sink has acknowledged (`KafkaPortLog.commit`), and kafkajs' own position advances
  * only past batches the caller has finished with (see `BatchHandoff`).
  *
  * `startAt` is asked once per partition, the first time this member is assigned it. A

@@ -112,8 +112,6 @@ export function kafkajsParts(options: KafkaLogOptions): KafkaClientParts {
   };
 }
 
-export type KafkaCommandLog = KafkaPortLog;
-
-export function openKafkaLog(options: KafkaLogOptions): KafkaCommandLog {
+export function openKafkaLog(options: KafkaLogOptions): KafkaPortLog {
   return new KafkaPortLog(kafkajsParts(options), options);
 }

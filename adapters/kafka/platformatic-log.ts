@@ -73,8 +73,6 @@ export function platformaticParts(options: KafkaLogOptions): KafkaClientParts {
   };
 }
 
-export type PlatformaticCommandLog = KafkaPortLog;
-
-export function openPlatformaticLog(options: KafkaLogOptions): PlatformaticCommandLog {
+export function openPlatformaticLog(options: KafkaLogOptions): KafkaPortLog {
   return new KafkaPortLog(platformaticParts(options), options);
 }
