@@ -22,7 +22,7 @@
 import { logSketchKey } from "../domain/log-sketch.ts";
 import { type SampleBatch, seriesWords } from "../domain/sample-batch.ts";
 import { GroupTable } from "./group-table.ts";
-import { grownCopy, sameWords } from "./typed-arrays.ts";
+import { grownCopy, sameWords } from "../domain/typed-arrays.ts";
 import { sortedSketchEntries } from "./sketch-entries.ts";
 
 export interface BucketStates {

@@ -12,7 +12,7 @@
  */
 import type { BucketStates } from "./bucket-states.ts";
 import type { SketchEntries } from "./sketch-entries.ts";
-import { grownCopy } from "./typed-arrays.ts";
+import { grownCopy } from "../domain/typed-arrays.ts";
 
 function hashKey(lo: number, hi: number, bucket: number, t: number): number {
   const h = Math.imul(lo ^ Math.imul(hi ^ t, 0x9e3779b1) ^ Math.imul(bucket, 0x85ebca6b), 0xc2b2ae35);

@@ -17,7 +17,7 @@ import type { Column, ColumnBlock } from "../domain/ports/analytics-store.ts";
 import type { LogRecord, RecordBatch } from "../domain/ports/command-log.ts";
 import { type SampleBatch, seriesWords } from "../domain/sample-batch.ts";
 import { decodeSampleRecord, MalformedRecord } from "../domain/sample-record.ts";
-import { grownCopy } from "./typed-arrays.ts";
+import { grownCopy } from "../domain/typed-arrays.ts";
 import type { DeadLetter } from "./projection.ts";
 
 /** Calls `visit` with each decodable record in order; returns the ones that were not. */

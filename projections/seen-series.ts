@@ -7,7 +7,7 @@
  * const seen = new SeenSeries(2_000_000);
  * for (const s of seen.newer(tenant, seriesWords(record), lastDay)) series.add(tenant, record.series[s], lastDay[s]);
  */
-import { sameWords } from "./typed-arrays.ts";
+import { sameWords } from "../domain/typed-arrays.ts";
 
 /** Series tables remembered whole; past this many they are forgotten at once. */
 const TABLES_REMEMBERED = 65_536;

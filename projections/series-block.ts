@@ -11,7 +11,7 @@
  */
 import type { BlockInsert, ColumnBlock } from "../domain/ports/analytics-store.ts";
 import type { SeriesDef } from "../domain/series.ts";
-import { grownCopy } from "./typed-arrays.ts";
+import { grownCopy } from "../domain/typed-arrays.ts";
 import { tenantArraySql, tenantIndex } from "./sample-block.ts";
 
 export class SeriesBlockBuilder {

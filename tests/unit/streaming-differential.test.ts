@@ -72,7 +72,16 @@ interface NaiveGroup {
 class NaiveEvaluation {
   readonly groups = new Map<string, NaiveGroup>();
 
-  constructor(readonly rules: readonly AlertRule[]) {}
+  constructor(public rules: readonly AlertRule[]) {}
+
+  /** An unchanged rule keeps its groups; a changed or removed one loses them. */
+  setRules(rules: readonly AlertRule[]): void {
+    const kept = new Map(rules.map((r) => [r.id, JSON.stringify(r.spec)]));
+    for (const [key, g] of this.groups) {
+      if (kept.get(g.rule.id) !== JSON.stringify(g.rule.spec)) this.groups.delete(key);
+    }
+    this.rules = rules;
+  }
 
   observeAndEvaluate(batch: SampleBatch): string[] {
     const touched = new Set<NaiveGroup>();
@@ -159,7 +168,9 @@ function randomBatch(random: SeededRandom, clock: { now: number }): SampleBatch 
   const count = random.int(1, 6);
   for (let s = 0; s < count; s++) {
     const metric = random.next() < 0.8 ? "cpu_usage" : "mem_usage";
-    const labels = { host: `h${random.int(0, 7)}`, service: random.next() < 0.5 ? "api" : "web" };
+    // Now and then a host of many, so the evaluation's tables of series and groups grow.
+    const host = random.next() < 0.2 ? `h${random.int(8, 3_000)}` : `h${random.int(0, 7)}`;
+    const labels = { host, service: random.next() < 0.5 ? "api" : "web" };
     const index = builder.addSeries({ id: seriesId(tenant, metric, labels), metric, labels });
     for (let i = random.int(1, 3); i > 0; i--) {
       builder.addSample(index, nextTimestamp(random, clock), random.int(0, 200));
@@ -171,7 +182,9 @@ function randomBatch(random: SeededRandom, clock: { now: number }): SampleBatch 
 for (const seed of [11, 12, 13, 14, 15]) {
   Deno.test(`streaming evaluation: the same transitions as the straightforward evaluation (seed ${seed})`, () => {
     const random = seededRandom(seed);
-    const rules = randomRules(random);
+    const all = randomRules(random);
+    const present = new Set(all.map((_, i) => i));
+    let rules = all;
     const evaluation = new StreamingEvaluation(rules);
     const naive = new NaiveEvaluation(rules);
     const clock = { now: T0 };
@@ -182,6 +195,20 @@ for (const seed of [11, 12, 13, 14, 15]) {
       const got = shown(evaluation.evaluate());
       assert.deepEqual(got, naive.observeAndEvaluate(batch).sort(), `seed ${seed}, batch ${b}`);
       transitions += got.length;
+      if (random.next() < 0.01) {
+        // Rules change: one gets a new threshold, one is dropped or comes back.
+        const [changed, toggled] = random.shuffled(all.map((_, i) => i));
+        const r = all[changed];
+        all[changed] = compileRule(r.id, r.tenant, {
+          ...r.spec,
+          condition: { ...r.spec.condition, critical: r.spec.condition.critical + random.int(1, 20) },
+        });
+        if (!present.delete(toggled)) present.add(toggled);
+        rules = all.filter((_, i) => present.has(i));
+        evaluation.setRules(rules);
+        naive.setRules(rules);
+        assert.equal(evaluation.groupCount, naive.groups.size, `seed ${seed}, rules changed after ${b}`);
+      }
       if (random.next() < 0.05) {
         const now = clock.now + random.int(0, 300_000);
         assert.deepEqual(

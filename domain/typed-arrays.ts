@@ -1,12 +1,12 @@
 /**
- * Small helpers for the typed-array columns projections build: growing a column as a
- * batch's records are added, and comparing series-id word arrays.
+ * Small helpers for typed-array columns: growing a column as records are added, and
+ * comparing series-id word arrays.
  *
  * @example
  * values = grownCopy(values, 2 * values.length);
  * sameWords(previous.ids, ids); // the same series table
  */
-export function grownCopy<T extends Uint16Array | Uint32Array | Int32Array | Float64Array>(
+export function grownCopy<T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(
   array: T,
   size: number,
 ): T {
