@@ -8,8 +8,8 @@
  * const sql = await openPglite({ dataDir: "./data/pglite" });
  * const rows = await sql.query<{ n: number }>("select 1 as n");
  */
-import { PGlite, type PGliteInterface } from "@electric-sql/pglite";
-import { startPgliteWorker } from "./pglite-worker-client.ts";
+import { PGlite } from "@electric-sql/pglite";
+import { type PgliteClient, startPgliteWorker } from "./pglite-worker-client.ts";
 import { type PgliteTemplate, seedPgliteDataDir } from "./pglite-template.ts";
 import pg from "pg";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
@@ -46,7 +46,7 @@ export async function openPglite(options: PgliteOptions = {}): Promise<SqlClient
   if (options.dataDir !== undefined && options.template !== undefined) {
     await seedPgliteDataDir(options.dataDir, options.template);
   }
-  let db: PGliteInterface;
+  let db: PgliteClient;
   let close: () => Promise<void>;
   if (options.worker) {
     const started = await startPgliteWorker(options.dataDir);
@@ -71,7 +71,7 @@ export async function openPglite(options: PgliteOptions = {}): Promise<SqlClient
     exec: async (statements) => {
       await db.exec(statements);
     },
-    // PGliteWorker is a full PGlite client (the same base class); drizzle only types the in-thread one.
+    // drizzle's PGlite driver calls `query` and `transaction` only; it types the in-thread client.
     drizzle: drizzlePglite({ client: db as PGlite }) as unknown as Drizzle,
     close,
   };
