@@ -1,12 +1,15 @@
 /**
- * An RxJS operator like `concatMap` that hands on batches: a value that arrives while
- * nothing is being worked on starts work on it at once; values that arrive meanwhile
- * are kept and handed on together when that work completes. Latency stays that of one
- * value when values are few, and work per value falls as they pile up.
+ * An RxJS operator like `concatMap` that hands on batches: values that arrive while
+ * nothing is being worked on start work at the end of the current turn of the event
+ * loop, as one batch (the events of one page a subscription reads arrive a few
+ * microtasks apart, and belong together); values that arrive during the work are kept
+ * and handed on together when it completes. Latency stays that of one value when values
+ * are few, and work per value falls as they pile up.
  *
  * @example
  * events$.pipe(batchWhileBusy((batch) => defer(() => applyInOneTransaction(batch))));
  */
+import { clearImmediate, setImmediate } from "node:timers";
 import { Observable, type OperatorFunction, type Subscription } from "rxjs";
 
 export function batchWhileBusy<T, R>(work: (batch: T[]) => Observable<R>): OperatorFunction<T, R> {
@@ -16,6 +19,14 @@ export function batchWhileBusy<T, R>(work: (batch: T[]) => Observable<R>): Opera
       let working: Subscription | undefined;
       let busy = false;
       let sourceDone = false;
+      let scheduled: ReturnType<typeof setImmediate> | undefined;
+      const startSoon = () => {
+        if (busy || scheduled !== undefined) return;
+        scheduled = setImmediate(() => {
+          scheduled = undefined;
+          startNext();
+        });
+      };
       const startNext = () => {
         if (busy) return;
         if (waiting.length === 0) {
@@ -40,15 +51,16 @@ export function batchWhileBusy<T, R>(work: (batch: T[]) => Observable<R>): Opera
       const upstream = source.subscribe({
         next: (value) => {
           waiting.push(value);
-          startNext();
+          startSoon();
         },
         error: (error) => subscriber.error(error),
         complete: () => {
           sourceDone = true;
-          startNext();
+          startSoon();
         },
       });
       return () => {
+        if (scheduled !== undefined) clearImmediate(scheduled);
         upstream.unsubscribe();
         working?.unsubscribe();
       };

@@ -1,6 +1,7 @@
 /**
- * `batchWhileBusy`: the first value is worked on at once, values that arrive during the
- * work are handed on together afterwards, in order, and completion waits for the work.
+ * `batchWhileBusy`: values that arrive in one turn while idle are worked on together at
+ * its end, values that arrive during the work are handed on together afterwards, in
+ * order, and completion waits for the work.
  */
 import assert from "node:assert/strict";
 import { defer, lastValueFrom, Subject, toArray } from "rxjs";
@@ -23,13 +24,17 @@ Deno.test("batchWhileBusy: values that arrive during work are handed on as one b
     ),
   );
   source.next(1);
-  for (let i = 2; i <= 6; i++) source.next(i);
+  await Promise.resolve();
+  source.next(2);
+  assert.deepEqual(batches, [], "work waits for the end of the turn");
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  for (let i = 3; i <= 6; i++) source.next(i);
   source.complete();
   await new Promise((resolve) => setTimeout(resolve, 10));
-  assert.deepEqual(batches, [[1]], "the rest waits while the first is worked on");
+  assert.deepEqual(batches, [[1, 2]], "the rest waits while the first batch is worked on");
   release();
-  assert.deepEqual(await output, [1, 5], "one result per batch, and completion after the last");
-  assert.deepEqual(batches, [[1], [2, 3, 4, 5, 6]]);
+  assert.deepEqual(await output, [2, 4], "one result per batch, and completion after the last");
+  assert.deepEqual(batches, [[1, 2], [3, 4, 5, 6]]);
 });
 
 Deno.test("batchWhileBusy: work that fails ends the stream with its error", async () => {
