@@ -65,6 +65,56 @@ Deno.test("sample record: the Prometheus stale marker keeps its exact NaN bits",
   assert.equal(new BigUint64Array(decoded.values.buffer)[0], 0x7ff0000000000002n);
 });
 
+/** `batch()` as the version before ("LKS1", u32 lengths and a u16 label count) wrote it. */
+const V1_RECORD =
+  "4c4b53310400000061636d6502000000beba1b4b2ffe356103000000637075020004000000686f737405000000776562" +
+  "2d3104000000726f6f6d060000006bc3bc6368654dafc1a4e07bc1360200000075700000030000000000000001000000" +
+  "000000000000000000008056febc784200108056febc78420000f158febc7842000000000000e03f000000000000f87f" +
+  "000000000000f0ff";
+
+function hexBytes(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g)!, (byte) => parseInt(byte, 16));
+}
+
+Deno.test("sample record: given a record of the version before, when decoded, then it reads as it was written", () => {
+  const decoded = decodeSampleRecord(hexBytes(V1_RECORD));
+  assert.equal(decoded.tenant, "acme");
+  assert.deepEqual(decoded.series.map((s) => [s.id.hex, s.metric, s.labels]), [
+    ["6135fe2f4b1bbabe", "cpu", { host: "web-1", room: "küche" }],
+    ["36c17be0a4c1af4d", "up", {}],
+  ]);
+  assert.deepEqual([...decoded.seriesIndex.subarray(0, 3)], [0, 1, 0]);
+  assert.deepEqual([...decoded.timestamps.subarray(0, 3)], [
+    1_700_000_000_000,
+    1_700_000_000_001,
+    1_700_000_010_000,
+  ]);
+  assert.deepEqual([...decoded.values.subarray(0, 3)], [0.5, NaN, -Infinity]);
+  for (const cut of [20, 60, 100, 151]) {
+    assert.throws(
+      () => decodeSampleRecord(hexBytes(V1_RECORD).subarray(0, cut)),
+      MalformedRecord,
+      `cut at ${cut}`,
+    );
+  }
+});
+
+Deno.test("sample record: the current version writes one-byte lengths for short strings and is smaller", () => {
+  const bytes = encodeSampleRecord(batch());
+  assert.equal(new TextDecoder().decode(bytes.subarray(0, 4)), "LKS2");
+  // 152 bytes in the version before: the six lengths and two counts of the series take
+  // one byte each (20 fewer), and the sample columns are padded to 8 again (4 more).
+  assert.equal(bytes.length, 136);
+  const labels = { long: "x".repeat(200), longer: "y".repeat(20_000) };
+  const b = new SampleBatchBuilder("acme");
+  b.addSample(b.addSeries({ id: seriesId("acme", "m", labels), metric: "m", labels }), 1, 1);
+  const big = encodeSampleRecord(b.build());
+  assert.deepEqual(decodeSampleRecord(big).series[0].labels, labels);
+  for (const cut of [30, 40, 300, 20_250]) {
+    assert.throws(() => decodeSampleRecord(big.subarray(0, cut)), MalformedRecord, `cut at ${cut}`);
+  }
+});
+
 Deno.test("sample record: garbage and truncation are MalformedRecord, never a crash", () => {
   const bytes = encodeSampleRecord(batch());
   assert.throws(() => decodeSampleRecord(new Uint8Array([1, 2, 3, 4, 5])), MalformedRecord);
