@@ -70,6 +70,21 @@ export class SampleBatchBuilder {
     this.#values[i] = value;
   }
 
+  /**
+   * Merges series added more than once: `slot[s]` is the index series `s` takes, the
+   * first series of each index in their order; samples keep their order.
+   */
+  mergeSeries(slot: Uint32Array, kept: number): void {
+    const series = this.series;
+    let k = 0;
+    for (let s = 0; s < series.length; s++) {
+      if (slot[s] === k) series[k++] = series[s];
+    }
+    series.length = kept;
+    const seriesIndex = this.#seriesIndex;
+    for (let i = 0; i < this.#length; i++) seriesIndex[i] = slot[seriesIndex[i]];
+  }
+
   build(): SampleBatch {
     return {
       tenant: this.tenant,
