@@ -22,8 +22,9 @@ export interface SampleBatch {
   /** Number of samples; the columns may be longer. */
   readonly length: number;
   /**
-   * The series ids as (lo, hi) word pairs in `series` order, when the batch was read
-   * from a log record: hot loops read them instead of one object per series.
+   * The series ids as (lo, hi) word pairs in `series` order, when they are known without
+   * reading every definition (a batch read from a log record, or decoded by ingest): hot
+   * loops read them instead of one object per series.
    */
   readonly seriesIds?: Uint32Array;
 }
@@ -85,8 +86,10 @@ export class SampleBatchBuilder {
     for (let i = 0; i < this.#length; i++) seriesIndex[i] = slot[seriesIndex[i]];
   }
 
-  build(): SampleBatch {
+  /** The batch; `seriesIds`, when given, are the id words of `series` in order. */
+  build(seriesIds?: Uint32Array): SampleBatch {
     return {
+      seriesIds,
       tenant: this.tenant,
       series: this.series,
       seriesIndex: this.#seriesIndex,

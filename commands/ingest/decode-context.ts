@@ -285,7 +285,7 @@ export class DecodeCollector {
 
   result(): DecodeResult {
     this.#mergeRepeatedSeries();
-    const batch = this.#builder.build();
+    const batch = this.#builder.build(this.#ids.subarray(0, 2 * this.#builder.series.length));
     return {
       batch,
       rejectedSeries: this.#rejectedSeries,
