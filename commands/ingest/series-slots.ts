@@ -1,21 +1,21 @@
 /**
- * The batch slot of each series a request has added so far, by its 64-bit id, so a
- * format that repeats a series (Influx lines, OTLP points, NDJSON lines of one series)
- * appends to one slot instead of adding the series again.
+ * The first slot of each series id among a batch's slots, so the collector can merge a
+ * series added to a batch more than once (spelled two ways on the wire, or decoded
+ * without a series cache) when the batch is built (`DecodeCollector.result`).
  *
  * An open-addressed table of two-word entries (the id's low word and slot + 1) in one
  * typed array, the high words apart by slot, read only when a low word matches: a
- * series id is already a uniform hash, and in a 10k-series body nearly every look-up is
- * of a series not there yet, whose probe misses the processor's caches, so the table is
- * kept as small as it can be. A `Map` keyed by the low word (a number above 2^31 is a
- * heap number, not a small integer) cost about 0.8 µs per series. A table kept from
- * request to request measured slower than one made per request: its lines are no longer
- * in the cache when the next request probes them, while a new one is written as it grows.
+ * series id is already a uniform hash, and the table is kept small because nearly
+ * every look-up is of a series not there yet, whose probe is a cache miss when the
+ * table is large. A `Map` keyed by the low word (a number above 2^31 is a heap number,
+ * not a small integer) cost about 0.8 µs per series. A table kept from request to
+ * request measured slower than one made per request: its lines are no longer in the
+ * cache when the next request probes them, while a new one is written as it grows.
  *
  * @example
  * const slots = new SeriesSlots();
  * let slot = slots.get(id.lo, id.hi);
- * if (slot < 0) slots.set(id.lo, id.hi, slot = builder.addSeries(def));
+ * if (slot < 0) slots.set(id.lo, id.hi, slot = kept++);
  */
 export class SeriesSlots {
   /** Per entry: low word, then slot + 1 (0 marks an empty entry). */
