@@ -3,15 +3,16 @@
  * layout), every sample of a series in its series' partition, series and samples in
  * their batch order. One pass writes the records directly: building a batch per
  * partition first (a builder with three columns each, every sample copied twice) was
- * about a third of ingest's split-and-encode time for a body of 10k series.
+ * about a third of ingest's split-and-encode time for a body of 10k series. Partitions
+ * come from the batch's id words (`partitionOfWords`), not from each definition's id.
  *
  * @example
- * for (const { partition, value } of encodePartitionRecords(batch, 8, (def) => partitionOf(def.id, 8))) …
+ * for (const { partition, value } of encodePartitionRecords(batch, 8)) …
  */
-import type { SampleBatch } from "./sample-batch.ts";
+import { type SampleBatch, seriesWords } from "./sample-batch.ts";
 import { Writer } from "./record-writer.ts";
 import { MAGIC, writeSeriesDef } from "./sample-record.ts";
-import type { SeriesDef } from "./series.ts";
+import { partitionOfWords } from "./series.ts";
 
 export interface PartitionRecord {
   readonly partition: number;
@@ -19,19 +20,16 @@ export interface PartitionRecord {
 }
 
 /** Records in order of each partition's first series in the batch. */
-export function encodePartitionRecords(
-  batch: SampleBatch,
-  partitions: number,
-  partitionOf: (def: SeriesDef) => number,
-): PartitionRecord[] {
+export function encodePartitionRecords(batch: SampleBatch, partitions: number): PartitionRecord[] {
   const { series, seriesIndex, timestamps, values, length } = batch;
+  const ids = seriesWords(batch);
   const partOfSeries = new Uint32Array(series.length);
   const localIndex = new Uint32Array(series.length);
   const seriesCount = new Uint32Array(partitions);
   const seriesBytes = new Float64Array(partitions);
   const order: number[] = [];
   for (let s = 0; s < series.length; s++) {
-    const p = partitionOf(series[s]) % partitions;
+    const p = partitionOfWords(ids[2 * s], ids[2 * s + 1], partitions);
     if (seriesCount[p] === 0) order.push(p);
     partOfSeries[s] = p;
     localIndex[s] = seriesCount[p]++;

@@ -22,8 +22,9 @@ export interface SampleBatch {
   /** Number of samples; the columns may be longer. */
   readonly length: number;
   /**
-   * The series ids as (lo, hi) word pairs in `series` order, when the batch was read
-   * from a log record: hot loops read them instead of one object per series.
+   * The series ids as (lo, hi) word pairs in `series` order, when they are known without
+   * reading every definition (a batch read from a log record, or decoded by ingest): hot
+   * loops read them instead of one object per series.
    */
   readonly seriesIds?: Uint32Array;
 }
@@ -70,8 +71,25 @@ export class SampleBatchBuilder {
     this.#values[i] = value;
   }
 
-  build(): SampleBatch {
+  /**
+   * Merges series added more than once: `slot[s]` is the index series `s` takes, the
+   * first series of each index in their order; samples keep their order.
+   */
+  mergeSeries(slot: Uint32Array, kept: number): void {
+    const series = this.series;
+    let k = 0;
+    for (let s = 0; s < series.length; s++) {
+      if (slot[s] === k) series[k++] = series[s];
+    }
+    series.length = kept;
+    const seriesIndex = this.#seriesIndex;
+    for (let i = 0; i < this.#length; i++) seriesIndex[i] = slot[seriesIndex[i]];
+  }
+
+  /** The batch; `seriesIds`, when given, are the id words of `series` in order. */
+  build(seriesIds?: Uint32Array): SampleBatch {
     return {
+      seriesIds,
       tenant: this.tenant,
       series: this.series,
       seriesIndex: this.#seriesIndex,

@@ -77,7 +77,12 @@ export function seriesIdToDecimal(id: SeriesId): string {
 
 /** The log partition of a series: every sample of a series lands in one partition. */
 export function partitionOf(id: SeriesId, partitions: number): number {
-  return ((id.lo ^ id.hi) >>> 0) % partitions;
+  return partitionOfWords(id.lo, id.hi, partitions);
+}
+
+/** `partitionOf` from the id's two words. */
+export function partitionOfWords(lo: number, hi: number, partitions: number): number {
+  return ((lo ^ hi) >>> 0) % partitions;
 }
 
 /** MurmurHash3 x86_32 over the first `length` bytes. */

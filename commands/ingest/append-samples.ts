@@ -10,7 +10,6 @@
 import type { AppendResult, CommandLog, OutgoingRecord } from "../../domain/ports/command-log.ts";
 import { encodePartitionRecords } from "../../domain/partition-records.ts";
 import type { SampleBatch } from "../../domain/sample-batch.ts";
-import { partitionOf } from "../../domain/series.ts";
 
 export interface SampleLog {
   readonly log: CommandLog;
@@ -24,15 +23,8 @@ export async function appendSamples(
   idempotencyKey: string,
 ): Promise<AppendResult> {
   if (batch.length === 0) return { duplicate: false };
-  const partitions = target.partitions;
   const records: OutgoingRecord[] = [];
-  for (
-    const { partition, value } of encodePartitionRecords(
-      batch,
-      partitions,
-      (def) => partitionOf(def.id, partitions),
-    )
-  ) {
+  for (const { partition, value } of encodePartitionRecords(batch, target.partitions)) {
     records.push({ partition, key: batch.tenant, value });
   }
   return await target.log.append(target.topic, records, {

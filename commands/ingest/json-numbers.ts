@@ -72,10 +72,8 @@ export function numbers(
       out.put(special);
       i = end + 1;
     } else {
-      const end = numberEnd(text, i, limit);
-      if (end < 0) return -1;
-      out.put(numberValue(text, i, end));
-      i = end;
+      i = number(text, i, limit, out);
+      if (i < 0) return -1;
     }
     i = skipWhitespace(text, i, limit);
     const next = text.charCodeAt(i);
@@ -85,28 +83,60 @@ export function numbers(
   }
 }
 
-/** End of a number in JSON's grammar `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`, or -1. */
-function numberEnd(text: string, i: number, limit: number): number {
-  if (text.charCodeAt(i) === MINUS) i++;
-  const first = text.charCodeAt(i);
-  if (first === 0x30) i++;
-  else if (first > 0x30 && first <= 0x39) i = digits(text, i, limit);
-  else return -1;
-  if (text.charCodeAt(i) === DOT) {
-    const end = digits(text, i + 1, limit);
-    if (end === i + 1) return -1;
-    i = end;
+/**
+ * The number at `i` in JSON's grammar `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`
+ * into `out`, read in the pass that checks it; returns the index past it, or -1.
+ *
+ * The value is the one `JSON.parse` gives. A decimal of at most 15 significant digits
+ * and at most 22 after the point is its digits as an integer (exact below 2^53) divided
+ * by an exact power of ten: one correctly rounded division, the same double as a full
+ * decimal conversion (the fast path of Clinger's algorithm). Anything else, such as
+ * exponents or longer mantissas, goes through `Number`, which rounds as `JSON.parse`.
+ * Checking the grammar and then reading the digits again cost a second pass over every
+ * number of a body.
+ */
+function number(text: string, i: number, limit: number, out: NumberColumn): number {
+  const start = i;
+  const negative = text.charCodeAt(i) === MINUS;
+  if (negative) i++;
+  let n = 0;
+  let significant = 0;
+  let c = text.charCodeAt(i);
+  if (c === 0x30) c = ++i < limit ? text.charCodeAt(i) : -1;
+  else if (c > 0x30 && c <= 0x39) {
+    do {
+      n = n * 10 + (c - 0x30);
+      significant++;
+      c = ++i < limit ? text.charCodeAt(i) : -1;
+    } while (c >= 0x30 && c <= 0x39);
+  } else return -1;
+  let scale = 0;
+  if (c === DOT) {
+    c = ++i < limit ? text.charCodeAt(i) : -1;
+    if (c < 0x30 || c > 0x39) return -1;
+    do {
+      n = n * 10 + (c - 0x30);
+      if (n !== 0) significant++;
+      scale++;
+      c = ++i < limit ? text.charCodeAt(i) : -1;
+    } while (c >= 0x30 && c <= 0x39);
   }
-  const e = text.charCodeAt(i);
-  if (e === 0x65 || e === 0x45) {
-    i++;
-    const sign = text.charCodeAt(i);
-    if (sign === PLUS || sign === MINUS) i++;
+  let exact = significant <= 15 && scale <= 22;
+  if (c === 0x65 || c === 0x45) {
+    exact = false;
+    c = text.charCodeAt(++i);
+    if (c === PLUS || c === MINUS) i++;
     const end = digits(text, i, limit);
     if (end === i) return -1;
     i = end;
   }
-  return i > limit ? -1 : i;
+  if (i > limit) return -1;
+  if (!exact) out.put(Number(text.slice(start, i)));
+  else {
+    const value = scale > 0 ? n / POWERS_OF_TEN[scale] : n;
+    out.put(negative ? -value : value);
+  }
+  return i;
 }
 
 function digits(text: string, i: number, limit: number): number {
@@ -116,36 +146,6 @@ function digits(text: string, i: number, limit: number): number {
     i++;
   }
   return i;
-}
-
-/**
- * The number `JSON.parse` would give. A decimal of at most 15 significant digits and
- * at most 22 after the point is its digits as an integer (exact below 2^53) divided
- * by an exact power of ten: one correctly rounded division, the same double as a full
- * decimal conversion (the fast path of Clinger's algorithm). Anything else, such as
- * exponents or longer mantissas, goes through `Number`, which rounds as `JSON.parse`.
- */
-function numberValue(text: string, start: number, end: number): number {
-  const negative = text.charCodeAt(start) === MINUS;
-  let n = 0;
-  let significant = 0;
-  let scale = -1;
-  for (let i = negative ? start + 1 : start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c === DOT) {
-      scale = 0;
-      continue;
-    }
-    if (c < 0x30 || c > 0x39 || significant === 15) return Number(text.slice(start, end));
-    n = n * 10 + (c - 0x30);
-    if (n !== 0) significant++;
-    if (scale >= 0) scale++;
-  }
-  if (scale > 0) {
-    if (scale > 22) return Number(text.slice(start, end));
-    n /= POWERS_OF_TEN[scale];
-  }
-  return negative ? -n : n;
 }
 
 const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));

@@ -50,6 +50,12 @@ export interface KnownSeries {
    * the measurement and tags, a space, the field key), how long the first part is.
    */
   readonly split?: number;
+  /** `def.id`'s words, kept here so a decoder need not follow `def` (see `DecodeCollector`). */
+  readonly lo?: number;
+  readonly hi?: number;
+  /** The request (its collector's token) that last gave the series a batch slot, and that slot. */
+  slotOf?: object;
+  slot?: number;
 }
 
 /** An entry of the cache: the series, the key it is stored under, and what followed it. */

@@ -31,6 +31,10 @@ export function decodeAllPaths<R extends DecodeResult>(
 /** Everything a decode result says, in a form deepEqual compares exactly (NaN, -0). */
 export function observed(result: DecodeResult) {
   const { batch } = result;
+  if (batch.seriesIds !== undefined) {
+    const ids = batch.series.flatMap((s) => [s.id.lo, s.id.hi]);
+    assert.deepEqual([...batch.seriesIds], ids, "the batch's id words are its series' ids, in order");
+  }
   const samples: [string, string, string][] = [];
   for (let i = 0; i < batch.length; i++) {
     samples.push([

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { DecodeContext, DecodeResult } from "../../commands/ingest/decode-context.ts";
 import { decodeNative } from "../../commands/ingest/native.ts";
+import { SeriesCache } from "../../commands/ingest/series-cache.ts";
 import { ValidationError } from "../../domain/errors.ts";
 import { defaultLabelLimits } from "../../domain/label-rules.ts";
 import { seriesId } from "../../domain/series.ts";
@@ -210,4 +211,23 @@ Deno.test("native: a label name sent twice rejects its series in JSON, NDJSON an
     metric: "down",
     reason: '"metric" is given twice in the series object',
   }]);
+});
+
+Deno.test("native: a series sent on several lines, spelled two ways, is one series of the batch, its samples in order", () => {
+  const cached = { ...ctx, seriesCache: new SeriesCache(1024) };
+  const body = [
+    line({ metric: "up", labels: { a: "1", b: "2" }, timestamps: [NOW - 3], values: [1] }),
+    line({ metric: "cpu", timestamps: [NOW - 2], values: [2] }),
+    '{"metric":"up","labels":{"b":"2","a":"1"},"timestamps":[' + (NOW - 1) + '],"values":[3]}',
+    line({ metric: "up", labels: { a: "1", b: "2" }, timestamps: [NOW], values: [4] }),
+    '{"labels":{"a":"1","b":"2"},"metric":"up","timestamps":[' + (NOW + 1) + '],"values":[5]}',
+  ].join("\n");
+  // The second request finds every spelling in the cache, each noting its own slot.
+  for (const c of [ctx, cached, cached]) {
+    const { batch } = decodeNative(body, "application/x-ndjson", c);
+    assert.deepEqual(batch.series.map((s) => s.metric), ["up", "cpu"]);
+    assert.equal(batch.series[0].id.hex, seriesId("acme", "up", { a: "1", b: "2" }).hex);
+    assert.deepEqual([...batch.seriesIndex.subarray(0, batch.length)], [0, 1, 0, 0, 0]);
+    assert.deepEqual([...batch.values.subarray(0, batch.length)], [1, 2, 3, 4, 5]);
+  }
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { encodePartitionRecords } from "../../domain/partition-records.ts";
-import { SampleBatchBuilder } from "../../domain/sample-batch.ts";
+import { SampleBatchBuilder, seriesWords } from "../../domain/sample-batch.ts";
 import {
   decodeSampleRecord,
   encodeSampleRecord,
@@ -65,6 +65,56 @@ Deno.test("sample record: the Prometheus stale marker keeps its exact NaN bits",
   assert.equal(new BigUint64Array(decoded.values.buffer)[0], 0x7ff0000000000002n);
 });
 
+/** `batch()` as the version before ("LKS1", u32 lengths and a u16 label count) wrote it. */
+const V1_RECORD =
+  "4c4b53310400000061636d6502000000beba1b4b2ffe356103000000637075020004000000686f737405000000776562" +
+  "2d3104000000726f6f6d060000006bc3bc6368654dafc1a4e07bc1360200000075700000030000000000000001000000" +
+  "000000000000000000008056febc784200108056febc78420000f158febc7842000000000000e03f000000000000f87f" +
+  "000000000000f0ff";
+
+function hexBytes(hex: string): Uint8Array {
+  return Uint8Array.from(hex.match(/../g)!, (byte) => parseInt(byte, 16));
+}
+
+Deno.test("sample record: given a record of the version before, when decoded, then it reads as it was written", () => {
+  const decoded = decodeSampleRecord(hexBytes(V1_RECORD));
+  assert.equal(decoded.tenant, "acme");
+  assert.deepEqual(decoded.series.map((s) => [s.id.hex, s.metric, s.labels]), [
+    ["6135fe2f4b1bbabe", "cpu", { host: "web-1", room: "küche" }],
+    ["36c17be0a4c1af4d", "up", {}],
+  ]);
+  assert.deepEqual([...decoded.seriesIndex.subarray(0, 3)], [0, 1, 0]);
+  assert.deepEqual([...decoded.timestamps.subarray(0, 3)], [
+    1_700_000_000_000,
+    1_700_000_000_001,
+    1_700_000_010_000,
+  ]);
+  assert.deepEqual([...decoded.values.subarray(0, 3)], [0.5, NaN, -Infinity]);
+  for (const cut of [20, 60, 100, 151]) {
+    assert.throws(
+      () => decodeSampleRecord(hexBytes(V1_RECORD).subarray(0, cut)),
+      MalformedRecord,
+      `cut at ${cut}`,
+    );
+  }
+});
+
+Deno.test("sample record: the current version writes one-byte lengths for short strings and is smaller", () => {
+  const bytes = encodeSampleRecord(batch());
+  assert.equal(new TextDecoder().decode(bytes.subarray(0, 4)), "LKS2");
+  // 152 bytes in the version before: the six lengths and two counts of the series take
+  // one byte each (20 fewer), and the sample columns are padded to 8 again (4 more).
+  assert.equal(bytes.length, 136);
+  const labels = { long: "x".repeat(200), longer: "y".repeat(20_000) };
+  const b = new SampleBatchBuilder("acme");
+  b.addSample(b.addSeries({ id: seriesId("acme", "m", labels), metric: "m", labels }), 1, 1);
+  const big = encodeSampleRecord(b.build());
+  assert.deepEqual(decodeSampleRecord(big).series[0].labels, labels);
+  for (const cut of [30, 40, 300, 20_250]) {
+    assert.throws(() => decodeSampleRecord(big.subarray(0, cut)), MalformedRecord, `cut at ${cut}`);
+  }
+});
+
 Deno.test("sample record: garbage and truncation are MalformedRecord, never a crash", () => {
   const bytes = encodeSampleRecord(batch());
   assert.throws(() => decodeSampleRecord(new Uint8Array([1, 2, 3, 4, 5])), MalformedRecord);
@@ -76,42 +126,48 @@ Deno.test("sample record: garbage and truncation are MalformedRecord, never a cr
   assert.throws(() => decodeSampleRecord(corrupt), MalformedRecord);
 });
 
-Deno.test("partition records: every sample lands in its series' partition, none lost, in order", () => {
-  const b = new SampleBatchBuilder("acme");
-  const ids = [];
-  for (let s = 0; s < 50; s++) {
-    const labels = { i: String(s) };
-    const def = { id: seriesId("acme", "m", labels), metric: "m", labels };
-    // Half the series come with their encoding, as ingest's series cache gives them.
-    ids.push(b.addSeries(s % 2 === 0 ? { ...def, wire: encodeSeriesDef(def) } : def));
-  }
-  for (let i = 0; i < 1000; i++) b.addSample(ids[(i * 7) % 50], i, i);
-  const records = encodePartitionRecords(b.build(), 4, (def) => partitionOf(def.id, 4));
-  let total = 0;
-  const seen = new Set<number>();
-  for (const { partition, value } of records) {
-    const part = decodeSampleRecord(value);
-    let previous = -1;
-    for (let i = 0; i < part.length; i++) {
-      const def = part.series[part.seriesIndex[i]];
-      assert.equal(partitionOf(def.id, 4), partition);
-      assert.equal(def.labels.i, String((part.values[i] * 7) % 50));
-      assert.ok(part.values[i] > previous, "samples keep their order");
-      previous = part.values[i];
-      seen.add(part.values[i]);
+for (const words of ["the definitions", "the batch's id words"]) {
+  Deno.test(`partition records: every sample lands in its series' partition (from ${words}), none lost, in order`, () => {
+    const b = new SampleBatchBuilder("acme");
+    const ids = [];
+    for (let s = 0; s < 50; s++) {
+      const labels = { i: String(s) };
+      const def = { id: seriesId("acme", "m", labels), metric: "m", labels };
+      // Half the series come with their encoding, as ingest's series cache gives them.
+      ids.push(b.addSeries(s % 2 === 0 ? { ...def, wire: encodeSeriesDef(def) } : def));
     }
-    total += part.length;
-  }
-  assert.equal(records.length, 4);
-  assert.deepEqual(records.map((r) => r.partition), [
-    ...new Set(ids.map((_, s) => partitionOf(b.series[s].id, 4))),
-  ]);
-  assert.equal(total, 1000);
-  assert.equal(seen.size, 1000);
-});
+    for (let i = 0; i < 1000; i++) b.addSample(ids[(i * 7) % 50], i, i);
+    const built = b.build();
+    const records = encodePartitionRecords(
+      words === "the definitions" ? built : b.build(seriesWords(built)),
+      4,
+    );
+    let total = 0;
+    const seen = new Set<number>();
+    for (const { partition, value } of records) {
+      const part = decodeSampleRecord(value);
+      let previous = -1;
+      for (let i = 0; i < part.length; i++) {
+        const def = part.series[part.seriesIndex[i]];
+        assert.equal(partitionOf(def.id, 4), partition);
+        assert.equal(def.labels.i, String((part.values[i] * 7) % 50));
+        assert.ok(part.values[i] > previous, "samples keep their order");
+        previous = part.values[i];
+        seen.add(part.values[i]);
+      }
+      total += part.length;
+    }
+    assert.equal(records.length, 4);
+    assert.deepEqual(records.map((r) => r.partition), [
+      ...new Set(ids.map((_, s) => partitionOf(b.series[s].id, 4))),
+    ]);
+    assert.equal(total, 1000);
+    assert.equal(seen.size, 1000);
+  });
+}
 
 Deno.test("partition records: one partition gives exactly the bytes of encodeSampleRecord", () => {
   const original = batch();
-  const [only] = encodePartitionRecords(original, 1, () => 0);
+  const [only] = encodePartitionRecords(original, 1);
   assert.deepEqual([...only.value], [...encodeSampleRecord(original)]);
 });
