@@ -39,8 +39,12 @@ create index if not exists deliveries_due on deliveries (status, next_attempt_at
 
 export type DeliveryRow = typeof deliveries.$inferSelect;
 
-export async function enqueueDelivery(tx: Db, row: DeliveryRow): Promise<void> {
-  await tx.insert(deliveries).values(row).onConflictDoNothing();
+/** Adds `row` unless a row of its id is there already; true when it was added. */
+export async function enqueueDelivery(tx: Db, row: DeliveryRow): Promise<boolean> {
+  const added = await tx.insert(deliveries).values(row).onConflictDoNothing().returning({
+    id: deliveries.id,
+  });
+  return added.length > 0;
 }
 
 export async function dueDeliveries(db: Db, now: number, limit: number): Promise<DeliveryRow[]> {

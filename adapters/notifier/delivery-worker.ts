@@ -7,14 +7,16 @@
  * first notification of an alert is not held for the poll interval.
  *
  * Before each round the dispatcher (when given) turns due notification groups into
- * rows, and the worker sleeps no longer than until the next group is due.
+ * rows, which are sent at once without being read back, and the worker sleeps no
+ * longer than until the next group is due.
  *
  * Delivery is at least once: a crash after the POST and before the row is marked sends
  * it again, with the same `webhook-id`, which the receiver uses to drop the repeat.
  */
-import { getChannel } from "../../read-models/channels-table.ts";
+import { type ChannelRow, getChannel } from "../../read-models/channels-table.ts";
 import { type DeliveryRow, dueDeliveries, markDelivery } from "../../read-models/deliveries-table.ts";
 import type { Db } from "../../read-models/rules-table.ts";
+import type { QueuedDelivery } from "./dispatcher.ts";
 import type { Outcome, WebhookSender } from "./webhook-sender.ts";
 import { WakeableSleep } from "../wakeable-sleep.ts";
 
@@ -27,7 +29,10 @@ export interface DeliveryWorkerOptions {
   readonly pollMs?: number;
   readonly concurrency?: number;
   /** Turns due notification groups into outbox rows before each round. */
-  readonly dispatcher?: { dispatch(): Promise<number>; nextDueAt(): Promise<number | undefined> };
+  readonly dispatcher?: {
+    dispatch(): Promise<readonly QueuedDelivery[]>;
+    nextDueAt(): Promise<number | undefined>;
+  };
   readonly onOutcome?: (delivery: DeliveryRow, outcome: Outcome) => void;
   readonly onError?: (error: unknown) => void;
 }
@@ -64,10 +69,11 @@ export class DeliveryWorker {
       let sent = 0;
       let sleepMs = this.options.pollMs ?? 1_000;
       try {
-        await this.options.dispatcher?.dispatch();
+        const queued = await this.options.dispatcher?.dispatch() ?? [];
+        await Promise.all(queued.map((q) => this.#deliver(q.row, q.channel)));
         const due = await dueDeliveries(this.options.db, this.options.now(), this.options.concurrency ?? 16);
         await Promise.all(due.map((d) => this.#deliver(d)));
-        sent = due.length;
+        sent = queued.length + due.length;
         const next = await this.options.dispatcher?.nextDueAt();
         if (next !== undefined) sleepMs = Math.max(0, Math.min(sleepMs, next - this.options.now()));
       } catch (error) {
@@ -77,9 +83,10 @@ export class DeliveryWorker {
     }
   }
 
-  async #deliver(delivery: DeliveryRow): Promise<void> {
+  /** Sends `delivery`; `channel` as the dispatch round that queued it read it, else read now. */
+  async #deliver(delivery: DeliveryRow, known?: ChannelRow): Promise<void> {
     const { db, now } = this.options;
-    const channel = await getChannel(db, delivery.tenant, delivery.channelId);
+    const channel = known ?? await getChannel(db, delivery.tenant, delivery.channelId);
     const outcome: Outcome = channel === undefined
       ? { kind: "dead", error: "the channel was deleted" }
       : await this.options.sender.send(channel, {

@@ -4,7 +4,8 @@
  * outbox row with one body, written in the transaction that settles the groups, so a
  * crash either sends a flush once (with one `webhook-id`, retried by the delivery
  * worker) or not at all. Alerts an active silence matches are left out; a flush left
- * with nothing to say sends nothing.
+ * with nothing to say sends nothing. The rows a round added are handed back with their
+ * channel, so the delivery worker can send them without reading them again.
  *
  * @example
  * const dispatcher = new Dispatcher({ db, now, externalUrl, rate: { perMinute: 60, burst: 20 } });
@@ -17,7 +18,8 @@ import { groupLabelsOf } from "../../domain/alerting/notify-policy.ts";
 import { silenceMatcher } from "../../domain/alerting/silence.ts";
 import { TokenBucket } from "../../domain/limits/token-bucket.ts";
 import { getChannel } from "../../read-models/channels-table.ts";
-import { enqueueDelivery } from "../../read-models/deliveries-table.ts";
+import type { ChannelRow } from "../../read-models/channels-table.ts";
+import { type DeliveryRow, enqueueDelivery } from "../../read-models/deliveries-table.ts";
 import {
   alertsOfGroups,
   dueGroups,
@@ -45,22 +47,29 @@ export interface DispatcherOptions {
   readonly batch?: number;
 }
 
+/** An outbox row a dispatch round added, with the channel as the round read it. */
+export interface QueuedDelivery {
+  readonly row: DeliveryRow;
+  readonly channel: ChannelRow;
+}
+
 export class Dispatcher {
   readonly #buckets = new Map<string, TokenBucket>();
 
   constructor(private readonly options: DispatcherOptions) {}
 
-  /** Flushes every due group; returns how many notifications were queued. */
-  async dispatch(): Promise<number> {
+  /** Flushes every due group; returns the notifications queued. */
+  async dispatch(): Promise<QueuedDelivery[]> {
     const { db } = this.options;
     const now = this.options.now();
     const due = await dueGroups(db, now, this.options.batch ?? 2_000);
-    if (due.length === 0) return 0;
+    if (due.length === 0) return [];
     const plan = planDispatch(due, (tenant) => this.#bucket(tenant, now), now);
     for (const { group, until } of plan.postpone) await postponeGroup(db, group.id, until);
-    let queued = 0;
+    const queued: QueuedDelivery[] = [];
     for (const notification of plan.send) {
-      if (await db.transaction((tx) => this.#flush(tx, notification, now))) queued++;
+      const added = await db.transaction((tx) => this.#flush(tx, notification, now));
+      if (added !== undefined) queued.push(added);
     }
     return queued;
   }
@@ -69,7 +78,12 @@ export class Dispatcher {
     return nextDueAt(this.options.db);
   }
 
-  async #flush(tx: Db, n: PlannedNotification<NotifyGroupRow>, now: number): Promise<boolean> {
+  /** The row queued for `n`, if there was something to say and it was not queued before. */
+  async #flush(
+    tx: Db,
+    n: PlannedNotification<NotifyGroupRow>,
+    now: number,
+  ): Promise<QueuedDelivery | undefined> {
     const { tenant, channelId } = n.groups[0];
     const channel = await getChannel(tx, tenant, channelId);
     const alerts = await alertsOfGroups(tx, n.groups.map((g) => g.id));
@@ -90,10 +104,10 @@ export class Dispatcher {
       });
       if (send) sent.push(...told);
     }
-    if (channel === undefined || sent.length === 0) return false;
+    if (channel === undefined || sent.length === 0) return undefined;
     // A lone change keeps the id of its transition; a repeat or a group gets one of its own.
     const only = sent.length === 1 && n.groups.length === 1 && sent[0].changed;
-    await enqueueDelivery(tx, {
+    const row: DeliveryRow = {
       id: only ? webhookId(sent[0].eventId, channel.id) : flushId(channel.id, sent, now),
       tenant,
       channelId: channel.id,
@@ -111,8 +125,8 @@ export class Dispatcher {
       lastError: null,
       createdAt: now,
       deliveredAt: null,
-    });
-    return true;
+    };
+    return await enqueueDelivery(tx, row) ? { row, channel } : undefined;
   }
 
   #bucket(tenant: string, now: number): TokenBucket {

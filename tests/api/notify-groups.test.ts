@@ -115,15 +115,15 @@ Deno.test("outbox: a streaming rule's alert is flushed the moment it fires, its 
   const o = await openOutbox({});
   try {
     await o.fire("web-1");
-    assert.equal(await o.dispatcher.dispatch(), 1);
+    assert.equal((await o.dispatcher.dispatch()).length, 1);
     o.clock.now += 5_000;
     await o.resolve("web-1");
-    assert.equal(await o.dispatcher.dispatch(), 1);
+    assert.equal((await o.dispatcher.dispatch()).length, 1);
     assert.deepEqual((await o.sent()).map((s) => [s.event, s.hosts]), [
       ["IncidentFired", ["firing:web-1"]],
       ["IncidentResolved", ["resolved:web-1"]],
     ]);
-    assert.equal(await o.dispatcher.dispatch(), 0, "nothing is left to say");
+    assert.equal((await o.dispatcher.dispatch()).length, 0, "nothing is left to say");
   } finally {
     await o.sql.close();
   }
@@ -133,9 +133,9 @@ Deno.test("outbox: groupBy dc with groupWait 30s and groupInterval 1m → one no
   const o = await openOutbox({ notify: { groupBy: ["dc"], groupWait: "30s", groupInterval: "1m" } });
   try {
     for (let i = 0; i < 40; i++) await o.fire(`h${i}`, i % 2 === 0 ? "a" : "b");
-    assert.equal(await o.dispatcher.dispatch(), 0, "held for groupWait");
+    assert.equal((await o.dispatcher.dispatch()).length, 0, "held for groupWait");
     o.clock.now += 30_000;
-    assert.equal(await o.dispatcher.dispatch(), 2);
+    assert.equal((await o.dispatcher.dispatch()).length, 2);
     const [a, b] = (await o.sent()).sort((x, y) =>
       String(x.body.groupKey).localeCompare(String(y.body.groupKey))
     );
@@ -148,9 +148,9 @@ Deno.test("outbox: groupBy dc with groupWait 30s and groupInterval 1m → one no
     // A recovery 10 s later waits for the group interval, and carries the group's firing alerts too.
     o.clock.now += 10_000;
     await o.resolve("h0");
-    assert.equal(await o.dispatcher.dispatch(), 0);
+    assert.equal((await o.dispatcher.dispatch()).length, 0);
     o.clock.now += 50_000;
-    assert.equal(await o.dispatcher.dispatch(), 1);
+    assert.equal((await o.dispatcher.dispatch()).length, 1);
     const third = (await o.sent())[2];
     assert.equal(third.hosts.length, 20);
     assert.ok(third.hosts.includes("resolved:h0"));
@@ -166,9 +166,9 @@ Deno.test("outbox: a group still firing is notified again after repeatInterval, 
     await o.fire("web-1");
     await o.dispatcher.dispatch();
     o.clock.now += 3_599_000;
-    assert.equal(await o.dispatcher.dispatch(), 0);
+    assert.equal((await o.dispatcher.dispatch()).length, 0);
     o.clock.now += 1_000;
-    assert.equal(await o.dispatcher.dispatch(), 1);
+    assert.equal((await o.dispatcher.dispatch()).length, 1);
     const sent = await listDeliveries(o.sql.drizzle, "acme");
     assert.deepEqual(sent.map((d) => d.event), ["IncidentFired", "NotificationGroup"]);
     assert.notEqual(sent[0].id, sent[1].id);
@@ -209,11 +209,11 @@ Deno.test("outbox: past the tenant's rate, due groups become one digest per chan
   const o = await openOutbox({}, { perMinute: 60, burst: 3 });
   try {
     for (let i = 0; i < 3; i++) await o.fire(`h${i}`);
-    assert.equal(await o.dispatcher.dispatch(), 3);
+    assert.equal((await o.dispatcher.dispatch()).length, 3);
     for (let i = 3; i < 200; i++) await o.fire(`h${i}`);
-    assert.equal(await o.dispatcher.dispatch(), 0, "no token: the storm waits");
+    assert.equal((await o.dispatcher.dispatch()).length, 0, "no token: the storm waits");
     o.clock.now += 1_000;
-    assert.equal(await o.dispatcher.dispatch(), 1);
+    assert.equal((await o.dispatcher.dispatch()).length, 1);
     const sent = await o.sent();
     assert.deepEqual(sent.map((s) => [s.event, s.hosts.length]), [
       ["IncidentFired", 1],
