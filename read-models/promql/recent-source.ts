@@ -23,6 +23,7 @@ import type { SampleSource } from "./evaluate.ts";
 import { groupIndex, type MatchedSeries, matchedSeries } from "./matched-series.ts";
 import { QUERY_SETTINGS, type SelectLimits } from "./selector-sql.ts";
 import { StepAggregate } from "./step-aggregate.ts";
+import { SampleBuffer } from "../series-chunks.ts";
 import type { RawSeries } from "./values.ts";
 
 export type AnsweredBy = "head" | "store";
@@ -79,14 +80,17 @@ export function recentSource(
       options.answered?.("head");
       const matched = await match(matchers, from, to);
       const out: RawSeries[] = [];
+      const buffer = new SampleBuffer();
       matched.ids.forEach((id, i) => {
-        const samples = head.series(tenant, id);
-        const n = samples?.count(from, to) ?? 0;
+        const n = head.series(tenant, id)?.read(from, to, buffer) ?? 0;
         if (n === 0) return;
         read(n);
-        const series = { t: new Float64Array(n), v: new Float64Array(n), stale: new Uint8Array(n) };
-        samples!.copy(from, to, series.t, series.v, series.stale, 0);
-        out.push({ labels: { __name__: matched.names[i], ...matched.sets[i] }, ...series });
+        out.push({
+          labels: { __name__: matched.names[i], ...matched.sets[i] },
+          t: buffer.t.slice(0, n),
+          v: buffer.v.slice(0, n),
+          stale: buffer.stale.slice(0, n),
+        });
       });
       return out;
     },
@@ -120,21 +124,12 @@ function aggregated(
 ) {
   const { groups, groupOf } = groupIndex(matched, request.by);
   const steps = new StepAggregate(request.op, groups.length, request);
-  // One set of buffers for every series, grown to the largest.
-  let t = new Float64Array(0);
-  let v = t;
-  let stale = new Uint8Array(0);
+  const buffer = new SampleBuffer();
   for (const i of byId(matched.ids, request.op === "sum" || request.op === "avg")) {
-    const id = matched.ids[i];
-    const samples = head.series(tenant, id);
-    const n = samples?.count(from, to) ?? 0;
+    const n = head.series(tenant, matched.ids[i])?.read(from, to, buffer) ?? 0;
     if (n === 0) continue;
     read(n);
-    if (n > t.length) {
-      [t, v, stale] = [new Float64Array(2 * n), new Float64Array(2 * n), new Uint8Array(2 * n)];
-    } else stale.fill(0, 0, n);
-    samples!.copy(from, to, t, v, stale, 0);
-    steps.add(groupOf[i], t, v, stale, n);
+    steps.add(groupOf[i], buffer.t, buffer.v, buffer.stale, n);
   }
   return steps.series(groups);
 }

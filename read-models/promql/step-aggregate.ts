@@ -50,12 +50,15 @@ export class StepAggregate {
     const { start, step, lookbackMs } = this.grid;
     const steps = this.#steps;
     const base = g * steps;
-    for (let j = 0; j < n; j++) {
-      if (stale[j] === 1) continue;
-      const next = j + 1 < n ? t[j + 1] : 9e18;
-      const lo = Math.max(0, Math.ceil((t[j] - start) / step));
-      const hi = Math.max(0, Math.min(steps, Math.ceil((Math.min(next, t[j] + lookbackMs) - start) / step)));
-      for (let k = lo; k < hi; k++) this.#cell(base + k, v[j]);
+    // Per step the last sample at or before it, found by walking the samples once: the
+    // statement's rule k ∈ [⌈(t − start)/step⌉, ⌈(min(next, t + lookback) − start)/step⌉)
+    // read the other way round, t ≤ T < next and T < t + lookback (equal for whole ms).
+    let j = -1;
+    for (let k = 0; k < steps; k++) {
+      const at = start + k * step;
+      while (j + 1 < n && t[j + 1] <= at) j++;
+      if (j < 0 || at >= t[j] + lookbackMs || stale[j] === 1) continue;
+      this.#cell(base + k, v[j]);
     }
   }
 
