@@ -26,6 +26,7 @@ import {
 } from "../../read-models/promql/discovery.ts";
 import { parseDuration } from "../../read-models/promql/literals.ts";
 import { TenantGate } from "../../read-models/promql/tenant-gate.ts";
+import { ParsedQueries } from "../../read-models/promql/parsed-queries.ts";
 import { cachedRangeQuery } from "../../read-models/promql/cached-range.ts";
 import { closedHorizon, type HorizonSources, lateMark } from "../../read-models/promql/closed-horizon.ts";
 import type { RangeResultCache } from "../../read-models/promql/result-cache.ts";
@@ -94,6 +95,7 @@ export function prometheusRoutes(options: PrometheusOptions): Hono<TenantEnv> {
   const app = new Hono<TenantEnv>();
   const log = options.logError ?? ((e) => console.error(e));
   const gate = new TenantGate({ maxConcurrent: options.limits.maxConcurrentPerTenant ?? 4 });
+  const parsed = new ParsedQueries();
   const source = (c: Context<TenantEnv>) => {
     const tenant = c.get("tenant");
     const store = clickHouseSource(options.store, tenant, options.limits, options.catalog);
@@ -122,7 +124,7 @@ export function prometheusRoutes(options: PrometheusOptions): Hono<TenantEnv> {
 
   const query = handle((c, p) => {
     const time = p.has("time") ? parseTime(p.one("time")!, "time") : options.now();
-    return instantQuery(source(c), p.required("query"), time, options.limits, lookback(p));
+    return instantQuery(source(c), p.required("query"), time, options.limits, lookback(p), parsed.parse);
   });
   const queryRange = handle((c, p) => {
     const start = parseTime(p.required("start"), "start");
@@ -130,13 +132,14 @@ export function prometheusRoutes(options: PrometheusOptions): Hono<TenantEnv> {
     const range = { start, end, step: step(p.required("step")) };
     const text = p.required("query");
     const cache = options.cache;
-    if (!cache) return rangeQuery(source(c), text, range, options.limits, lookback(p));
+    if (!cache) return rangeQuery(source(c), text, range, options.limits, lookback(p), parsed.parse);
     const tenant = c.get("tenant");
     return cachedRangeQuery(source(c), text, range, options.limits, lookback(p) ?? DEFAULT_LOOKBACK_MS, {
       cache: cache.results,
       tenant,
       horizon: () => closedHorizon({ store: options.store, ...cache.horizon }, tenant),
       lateMark: () => lateMark(options.store, tenant),
+      parse: parsed.parse,
     });
   });
   const series = handle((c, p) => {
