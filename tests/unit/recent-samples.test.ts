@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { makeSeriesId, type SeriesDef, seriesIdToDecimal } from "../../domain/series.ts";
 import { SampleBlockBuilder } from "../../projections/sample-block.ts";
 import { RecentSamples } from "../../read-models/recent-samples.ts";
+import { holdingRecentSamples, openRecentSamples } from "../../adapters/recent-samples-lifecycle.ts";
+import type { AnalyticsStore } from "../../domain/ports/analytics-store.ts";
 import { CHUNK_SAMPLES, SampleBuffer, SeriesChunks } from "../../read-models/series-chunks.ts";
 
 const MINUTE = 60_000;
@@ -131,4 +133,46 @@ Deno.test("recent samples: past the sample limit the oldest minutes go and cover
   assert.equal(head.covers("acme", NOW - 9 * MINUTE), false, "a range it no longer fully holds");
   head.append(block([["acme", a, NOW - 9 * MINUTE + 5, 7]]));
   assert.equal(head.size, 4, "a sample before the floor is not taken");
+});
+
+Deno.test("recent samples: opened from the newest stored sample per tenant, emptied and opened again around a swap", async () => {
+  const head = new RecentSamples({ minutes: 60, maxSamples: 1000, now: () => NOW });
+  let newest: Record<string, unknown>[] = [{ tenant: "acme", newest: String(NOW - 5 * MINUTE) }];
+  const asked: unknown[] = [];
+  const store = {
+    query: (_sql: string, params: unknown) => {
+      asked.push(params);
+      return Promise.resolve(newest);
+    },
+  } as unknown as AnalyticsStore;
+  await openRecentSamples(store, head);
+  assert.deepEqual(asked, [{ since: NOW - 60 * MINUTE }], "asked from the horizon");
+  assert.equal(head.coveredFrom("acme"), NOW - 5 * MINUTE + 1, "after the newest stored sample");
+  assert.equal(head.coveredFrom("globex"), NOW - 60 * MINUTE);
+  const steps: string[] = [];
+  let resumed!: () => void;
+  const done = new Promise<void>((resolve) => resumed = resolve);
+  const held = holdingRecentSamples(
+    {
+      pause: () => Promise.resolve(void steps.push("paused")),
+      resume: () => {
+        steps.push(`resumed, acme from ${head.coveredFrom("acme") - NOW}`);
+        resumed();
+      },
+    },
+    head,
+    store,
+  );
+  head.append(block([["acme", def(1), NOW - MINUTE, 1]]));
+  await held.pause();
+  assert.equal(head.size, 0, "emptied while the tables are swapped");
+  assert.equal(head.coveredFrom("globex"), Infinity, "and covers nothing meanwhile");
+  newest = [{ tenant: "acme", newest: String(NOW - 2 * MINUTE) }];
+  held.resume();
+  await done;
+  assert.deepEqual(
+    steps,
+    ["paused", `resumed, acme from ${-2 * MINUTE + 1}`],
+    "opened over the new table first",
+  );
 });
