@@ -71,6 +71,7 @@ export function recentSource(
     }
     return matched;
   };
+  const storeAggregate = store.aggregateInstant?.bind(store);
   return {
     async select(matchers, from, to) {
       if (!head.covers(tenant, from)) {
@@ -94,11 +95,12 @@ export function recentSource(
       });
       return out;
     },
-    async aggregateInstant(request) {
+    // Offered where the store offers it, so the evaluator plans the same way on both paths.
+    aggregateInstant: storeAggregate && (async (request) => {
       const from = request.start - request.lookbackMs;
-      if (!head.covers(tenant, from) || store.aggregateInstant === undefined) {
+      if (!head.covers(tenant, from)) {
         options.answered?.("store");
-        return await store.aggregateInstant!(request);
+        return await storeAggregate(request);
       }
       options.answered?.("head");
       const to = request.start + (request.count - 1) * request.step;
@@ -109,7 +111,7 @@ export function recentSource(
         request.by.filter((name) => name !== "__name__"),
       );
       return aggregated(head, tenant, matched, request, from, to, read);
-    },
+    }),
   };
 }
 
