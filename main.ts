@@ -35,6 +35,8 @@ import { rebuildSummaries } from "./read-models/rebuild-summaries.ts";
 import { runRebuildCli } from "./adapters/rebuild-cli.ts";
 import { RangeResultCache } from "./read-models/promql/result-cache.ts";
 import { openSeriesIndex } from "./adapters/series-index-refresh.ts";
+import { RecentSamples } from "./read-models/recent-samples.ts";
+import { holdingRecentSamples, openRecentSamples } from "./adapters/recent-samples-lifecycle.ts";
 
 const DAY_MS = 86_400_000;
 const SAMPLES_TOPIC = "metrics.samples";
@@ -99,6 +101,8 @@ export const Config = z.object({
   LOOKOUT_QUERY_SERIES_INDEX: z.enum(["on", "off"]).default("on"),
   LOOKOUT_QUERY_SERIES_REFRESH_SECONDS: positiveInt.default(15),
   LOOKOUT_QUERY_SERIES_INDEX_DAYS: positiveInt.default(35),
+  LOOKOUT_QUERY_HEAD_MINUTES: z.coerce.number().int().nonnegative().default(120),
+  LOOKOUT_QUERY_HEAD_SAMPLES: z.coerce.number().int().nonnegative().default(20_000_000),
   LOOKOUT_PROJECTION_BATCH_RECORDS: positiveInt.default(1000),
   LOOKOUT_REBUILD_BATCH_RECORDS: positiveInt.default(5000),
   LOOKOUT_PROJECTION_LINGER_MS: z.coerce.number().int().nonnegative().default(100),
@@ -299,11 +303,23 @@ async function main(): Promise<void> {
       days: config.LOOKOUT_QUERY_SERIES_INDEX_DAYS,
     })
     : undefined;
+  // Only where this process's raw projection is the only writer of the samples it
+  // queries: an embedded store is owned by one process.
+  const recentSamples = store && roles.has("raw") && roles.has("query") &&
+      config.LOOKOUT_CLICKHOUSE_URL === undefined && config.LOOKOUT_QUERY_HEAD_MINUTES > 0 &&
+      config.LOOKOUT_QUERY_HEAD_SAMPLES > 0
+    ? new RecentSamples({
+      minutes: Math.min(config.LOOKOUT_QUERY_HEAD_MINUTES, retention.rawDays * 1440),
+      maxSamples: config.LOOKOUT_QUERY_HEAD_SAMPLES,
+    })
+    : undefined;
+  if (store && recentSamples) await openRecentSamples(store, recentSamples);
   const rawProjector = store && roles.has("raw")
     ? new Projector(
       rawProjection({
         topic: SAMPLES_TOPIC,
         seriesSeen: seriesIndex && ((tenant, series, day) => seriesIndex.index.addNow(tenant, [series], day)),
+        samplesStored: recentSamples && ((samples) => recentSamples.append(samples)),
       }),
       log,
       store,
@@ -319,7 +335,7 @@ async function main(): Promise<void> {
     rebuildTargets.raw = {
       ...rebuildSummaries.raw,
       group: rawProjector.name,
-      live: rawProjector,
+      live: store && recentSamples ? holdingRecentSamples(rawProjector, recentSamples, store) : rawProjector,
       projection: (tables) => rawProjection({ topic: SAMPLES_TOPIC, name: "raw-rebuild", tables }),
     };
   }
@@ -337,6 +353,13 @@ async function main(): Promise<void> {
     ...projectors.map((p) => p.name),
     ...(roles.has("alerting") ? ["alerts"] : []),
   ]);
+  if (recentSamples) {
+    telemetry.gauge(
+      "lookout_query_head_samples",
+      "Samples held by the head of recent samples that answers recent PromQL selections.",
+      () => Promise.resolve([[{}, recentSamples.size]]),
+    );
+  }
   telemetry.gauge(
     "lookout_dead_lettered_records",
     "Log records moved to the dead-letter topic since start, per projection.",
@@ -415,6 +438,10 @@ async function main(): Promise<void> {
           maxExecutionSeconds: config.LOOKOUT_QUERY_TIMEOUT_SECONDS,
         },
         now: Date.now,
+        recent: recentSamples && {
+          head: recentSamples,
+          answered: (path) => telemetry.count("lookout_query_selections_total", { path }),
+        },
         ...(config.LOOKOUT_QUERY_CACHE_ENTRIES > 0
           ? {
             cache: {

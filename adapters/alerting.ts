@@ -109,7 +109,10 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
     ? (await import("./eventstoredb/eventstoredb-event-store.ts")).openEventStoreDb({
       url: options.eventStoreUrl,
     })
-    : await openPostgresEventStore(sql);
+    // PGlite belongs to this process: every append wakes the subscription, so it need not poll.
+    : await openPostgresEventStore(sql, {
+      pollIntervalMs: options.sql === undefined && options.postgresUrl === undefined ? Infinity : undefined,
+    });
   await sql.exec(
     RULES_DDL + INCIDENTS_DDL + CHANNELS_DDL + DELIVERIES_DDL + NOTIFY_GROUPS_DDL + SILENCES_DDL,
   );

@@ -258,6 +258,7 @@ export class Projector<S> {
       if (write.kind === "block") await store.insertBlock(write.block, write.inserts);
       else await store.insertRows(write.table, write.rows, write.deduplicationToken);
     }
+    planned.stored?.();
     await this.#deadLetter(planned.deadLetters);
     await this.log.commit(projection.name, batch.topic, batch.partition, batch.nextOffset);
     this.#next.set(batch.partition, batch.nextOffset);

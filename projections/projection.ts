@@ -37,6 +37,12 @@ export interface PlannedBatch<S> {
   readonly deadLetters: readonly DeadLetter[];
   readonly state: S;
   readonly counters: BatchCounters;
+  /**
+   * Runs once the store has acknowledged every write of the batch, before its offset is
+   * committed (also when a recorded plan is applied again): in-process read models that
+   * must never show what the store does not have take the batch here.
+   */
+  readonly stored?: () => void;
 }
 
 export interface Projection<S> {

@@ -20,7 +20,13 @@ import {
   type ProjectionWrite,
   type TableNames,
 } from "./projection.ts";
-import { eachSampleRecord, expectedSamples, SampleBlockBuilder, sampleSourceSql } from "./sample-block.ts";
+import {
+  eachSampleRecord,
+  expectedSamples,
+  type SampleBlock,
+  SampleBlockBuilder,
+  sampleSourceSql,
+} from "./sample-block.ts";
 import { SeenSeries } from "./seen-series.ts";
 import { SeriesBlockBuilder, seriesInsert } from "./series-block.ts";
 
@@ -39,6 +45,11 @@ export interface RawProjectionOptions {
    * an in-process series index sees a series as soon as the `series` table does.
    */
   readonly seriesSeen?: (tenant: string, series: CatalogSeries, day: number) => void;
+  /**
+   * Told of each batch's samples, in log order, once the store has acknowledged them, so
+   * an in-process head of recent samples holds only what `samples` holds.
+   */
+  readonly samplesStored?: (samples: SampleBlock) => void;
 }
 
 export function rawProjection(options: RawProjectionOptions = {}): Projection<null> {
@@ -76,7 +87,8 @@ export function rawProjection(options: RawProjectionOptions = {}): Projection<nu
           );
         }
       });
-      const { block, tenants } = samples.build();
+      const built = samples.build();
+      const { block, tenants } = built;
       const writes: ProjectionWrite[] = [];
       if (block.rows > 0) {
         writes.push({
@@ -104,6 +116,7 @@ export function rawProjection(options: RawProjectionOptions = {}): Projection<nu
         deadLetters,
         state,
         counters: { samples: block.rows, lateByTenant: new Map() },
+        stored: options.samplesStored && block.rows > 0 ? () => options.samplesStored!(built) : undefined,
       };
     },
   };

@@ -26,9 +26,12 @@ import {
 } from "../../read-models/promql/discovery.ts";
 import { parseDuration } from "../../read-models/promql/literals.ts";
 import { TenantGate } from "../../read-models/promql/tenant-gate.ts";
+import { ParsedQueries } from "../../read-models/promql/parsed-queries.ts";
 import { cachedRangeQuery } from "../../read-models/promql/cached-range.ts";
 import { closedHorizon, type HorizonSources, lateMark } from "../../read-models/promql/closed-horizon.ts";
 import type { RangeResultCache } from "../../read-models/promql/result-cache.ts";
+import { type AnsweredBy, recentSource } from "../../read-models/promql/recent-source.ts";
+import type { RecentSamples } from "../../read-models/recent-samples.ts";
 import type { TenantEnv } from "./app.ts";
 import { parseTime, PromParams } from "./prom-params.ts";
 
@@ -51,6 +54,12 @@ export interface PrometheusOptions {
   /** Caches closed steps of range queries per tenant; without it every range is evaluated. */
   readonly cache?: { readonly results: RangeResultCache; readonly horizon: Omit<HorizonSources, "store"> };
   readonly logError?: (error: unknown) => void;
+  /**
+   * The head of recent samples, where this process's raw projection feeds one: a
+   * selection whose range it covers is answered from it. `answered` is told which
+   * path answered each selection.
+   */
+  readonly recent?: { readonly head: RecentSamples; readonly answered?: (path: AnsweredBy) => void };
 }
 
 const STATUS: Record<string, { status: 400 | 422 | 503; type: string }> = {
@@ -86,8 +95,20 @@ export function prometheusRoutes(options: PrometheusOptions): Hono<TenantEnv> {
   const app = new Hono<TenantEnv>();
   const log = options.logError ?? ((e) => console.error(e));
   const gate = new TenantGate({ maxConcurrent: options.limits.maxConcurrentPerTenant ?? 4 });
-  const source = (c: Context<TenantEnv>) =>
-    clickHouseSource(options.store, c.get("tenant"), options.limits, options.catalog);
+  const parsed = new ParsedQueries();
+  const source = (c: Context<TenantEnv>) => {
+    const tenant = c.get("tenant");
+    const store = clickHouseSource(options.store, tenant, options.limits, options.catalog);
+    const recent = options.recent;
+    if (recent === undefined) return store;
+    return recentSource(recent.head, store, {
+      store: options.store,
+      tenant,
+      limits: options.limits,
+      catalog: options.catalog,
+      answered: recent.answered,
+    });
+  };
   const handle = (
     run: (c: Context<TenantEnv>, p: PromParams) => Promise<unknown>,
   ) =>
@@ -103,7 +124,7 @@ export function prometheusRoutes(options: PrometheusOptions): Hono<TenantEnv> {
 
   const query = handle((c, p) => {
     const time = p.has("time") ? parseTime(p.one("time")!, "time") : options.now();
-    return instantQuery(source(c), p.required("query"), time, options.limits, lookback(p));
+    return instantQuery(source(c), p.required("query"), time, options.limits, lookback(p), parsed.parse);
   });
   const queryRange = handle((c, p) => {
     const start = parseTime(p.required("start"), "start");
@@ -111,13 +132,14 @@ export function prometheusRoutes(options: PrometheusOptions): Hono<TenantEnv> {
     const range = { start, end, step: step(p.required("step")) };
     const text = p.required("query");
     const cache = options.cache;
-    if (!cache) return rangeQuery(source(c), text, range, options.limits, lookback(p));
+    if (!cache) return rangeQuery(source(c), text, range, options.limits, lookback(p), parsed.parse);
     const tenant = c.get("tenant");
     return cachedRangeQuery(source(c), text, range, options.limits, lookback(p) ?? DEFAULT_LOOKBACK_MS, {
       cache: cache.results,
       tenant,
       horizon: () => closedHorizon({ store: options.store, ...cache.horizon }, tenant),
       lateMark: () => lateMark(options.store, tenant),
+      parse: parsed.parse,
     });
   });
   const series = handle((c, p) => {

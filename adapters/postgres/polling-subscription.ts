@@ -1,7 +1,8 @@
 /**
  * A subscription over a store that can be read from a position: reads the backlog in
  * pages, then waits for an in-process wake-up (an append through this process) or the
- * poll interval (appends by other processes) and reads again. Positions only grow, so
+ * poll interval (appends by other processes; none where no other process can write)
+ * and reads again. Positions only grow, so
  * resuming after the last delivered position neither skips nor repeats an event.
  */
 import type { Position, StoredEvent } from "../../domain/ports/event-store.ts";
@@ -44,7 +45,8 @@ function nextWakeup(
       signal.removeEventListener("abort", done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    // A timer of Infinity would fire at once: no timer, only wake-ups.
+    const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
     target.addEventListener("append", done);
     signal.addEventListener("abort", done);
     cancel = done;

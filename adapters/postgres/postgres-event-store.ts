@@ -64,7 +64,11 @@ interface EventRow {
 }
 
 export interface PostgresEventStoreOptions {
-  /** How often a subscription looks for events appended by other processes. */
+  /**
+   * How often a subscription looks for events appended by other processes (default
+   * 250 ms); `Infinity` where no other process can write the database (PGlite, owned by
+   * this one), so an idle subscription wakes only on this process's appends.
+   */
   readonly pollIntervalMs?: number;
 }
 

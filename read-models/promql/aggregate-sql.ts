@@ -7,7 +7,8 @@
  * sample, a sample is the value at every step T with t ≤ T < min(next, t + lookback),
  * i.e. the steps k in [⌈(t − start)/step⌉, ⌈(min(next, t + lookback) − start)/step⌉).
  * A stale marker yields no steps and still ends the sample before it. Aggregates follow
- * Prometheus: `sum`/`avg` by Kahan summation (NaN and ±Inf propagate), `min`/`max`
+ * Prometheus: `sum`/`avg` by Kahan summation, plain where an infinite value takes part
+ * (NaN and ±Inf propagate whatever the order of the rows), `min`/`max`
  * ignore NaN unless every value is NaN, `count` counts NaN.
  */
 import type { AnalyticsStore, QueryParams } from "../../domain/ports/analytics-store.ts";
@@ -33,12 +34,20 @@ export interface InstantAggregate {
   readonly lookbackMs: number;
 }
 
+const KAHAN_BY_SERIES = `if(countIf(isInfinite(value)) > 0, sum(value),
+  arrayReduce('sumKahan', arrayMap(x -> x.2, arraySort(groupArray((sid, value))))))`;
+
 function aggregateSql(op: PushedOp): string {
   switch (op) {
+    // A float sum depends on the order of its terms, and rows reach an aggregate in no
+    // set order: the terms are summed in the order of their series ids, so every run (and
+    // the head of recent samples, step-aggregate.ts) gives the same bits. sumKahan's
+    // compensation makes ∞ followed by a finite value NaN; with an infinite term the
+    // plain sum is exact in any order.
     case "sum":
-      return "sumKahan(value)";
+      return KAHAN_BY_SERIES;
     case "avg":
-      return "sumKahan(value) / count()";
+      return `${KAHAN_BY_SERIES} / count()`;
     case "count":
       return "toFloat64(count())";
     case "group":
@@ -93,10 +102,10 @@ export async function aggregateInstant(
   const rows = await store.query<{ g: unknown; k: number; v: number | string }>(
     `SELECT ${scope.label("gi")} AS g, k, ${aggregateSql(request.op)} AS v
      FROM (
-       SELECT gi, p.1.2 AS value, p.1.1 AS t,
+       SELECT gi, sid, p.1.2 AS value, p.1.1 AS t,
          p.2 AS next, bitAnd(reinterpretAsUInt64(value), 0xfff7ffffffffffff) = 0x7ff0000000000002 AS stale
        FROM (
-         SELECT ${scope.group("x.series_id")} AS gi, x.s AS s
+         SELECT ${scope.group("x.series_id")} AS gi, x.series_id AS sid, x.s AS s
          FROM (
            SELECT series_id, arraySort(groupArray((toUnixTimestamp64Milli(ts), value))) AS s FROM samples FINAL
            WHERE tenant = {tenant:String} AND ${scope.filter("series_id")}

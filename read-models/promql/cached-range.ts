@@ -6,7 +6,7 @@
  * start or end), and a negative offset moves a step's window past its instant, which
  * the horizon check accounts for.
  */
-import { selectorsOf } from "./ast.ts";
+import { type Expr, selectorsOf } from "./ast.ts";
 import type { SampleSource } from "./evaluate.ts";
 import { parsePromql } from "./parse.ts";
 import { RangeResultCache } from "./result-cache.ts";
@@ -19,6 +19,8 @@ export interface CacheContext {
   readonly tenant: string;
   readonly horizon: () => Promise<number>;
   readonly lateMark: () => Promise<number>;
+  /** Parses the query text; `parsePromql` by default. */
+  readonly parse?: (text: string) => Expr;
 }
 
 type Matrix = { metric: Labels; values: SampleJson[] }[];
@@ -31,9 +33,10 @@ export async function cachedRangeQuery(
   lookbackMs: number,
   ctx: CacheContext,
 ): Promise<QueryData> {
-  const selectors = selectorsOf(parsePromql(text));
+  const parse = ctx.parse ?? parsePromql;
+  const selectors = selectorsOf(parse(text));
   if (selectors.some((s) => s.at !== undefined)) {
-    return await rangeQuery(source, text, range, limits, lookbackMs);
+    return await rangeQuery(source, text, range, limits, lookbackMs, parse);
   }
   const reach = Math.max(0, ...selectors.map((s) => -s.offsetMs));
   const key = RangeResultCache.key(ctx.tenant, text, range.start, range.step, lookbackMs);
@@ -58,7 +61,8 @@ export async function cachedRangeQuery(
     freshStart = entry!.to + range.step;
   } else ctx.cache.stats.misses++;
   const fresh: Matrix = freshStart <= range.end
-    ? (await rangeQuery(source, text, { ...range, start: freshStart }, limits, lookbackMs)).result as Matrix
+    ? (await rangeQuery(source, text, { ...range, start: freshStart }, limits, lookbackMs, parse))
+      .result as Matrix
     : [];
   const result = merge(reused, fresh, limits);
   // A sample at the horizon itself is still on time, hence the − 1.

@@ -43,8 +43,9 @@ export async function instantQuery(
   time: number,
   limits: QueryShapeLimits,
   lookbackMs = DEFAULT_LOOKBACK_MS,
+  parse: (text: string) => Expr = parsePromql,
 ): Promise<QueryData> {
-  const expr = parsePromql(text);
+  const expr = parse(text);
   if (expr.type === "matrix") return await rawMatrix(source, expr, time, limits);
   const grid = gridOf(time, time, 1);
   const value = await new Evaluator(grid, { source, lookbackMs }).eval(expr);
@@ -74,6 +75,7 @@ export async function rangeQuery(
   range: { start: number; end: number; step: number },
   limits: QueryShapeLimits,
   lookbackMs = DEFAULT_LOOKBACK_MS,
+  parse: (text: string) => Expr = parsePromql,
 ): Promise<QueryData> {
   if (!(range.step > 0)) throw new ValidationError("Cannot run the query: step must be positive");
   if (range.end < range.start) throw new ValidationError("Cannot run the query: end is before start");
@@ -83,7 +85,7 @@ export async function rangeQuery(
       `Cannot run the query: ${grid.count} points per series is over the maximum resolution of ${limits.maxPoints}; increase the step`,
     );
   }
-  const expr = parsePromql(text);
+  const expr = parse(text);
   if (
     expr.type !== "number" && expr.type !== "call" && expr.type !== "aggregate" && expr.type !== "binary" &&
     expr.type !== "unary" && expr.type !== "vector"

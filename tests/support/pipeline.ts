@@ -37,6 +37,7 @@ export async function openPipeline(
     maxRecords?: number;
     openLog?: () => Promise<PipelineLog>;
     seriesSeen?: RawProjectionOptions["seriesSeen"];
+    samplesStored?: RawProjectionOptions["samplesStored"];
   } = {},
 ): Promise<Pipeline> {
   const { log, topic: TOPIC, cleanup } = await (options.openLog ?? sqliteLog)();
@@ -46,7 +47,12 @@ export async function openPipeline(
   const rollupName = uniqueName("rollup");
   const projectors = [
     new Projector(
-      rawProjection({ topic: TOPIC, name: rawName, seriesSeen: options.seriesSeen }),
+      rawProjection({
+        topic: TOPIC,
+        name: rawName,
+        seriesSeen: options.seriesSeen,
+        samplesStored: options.samplesStored,
+      }),
       log,
       store,
       {

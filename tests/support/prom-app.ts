@@ -10,6 +10,7 @@ import { Telemetry } from "../../adapters/telemetry.ts";
 import { defaultLabelLimits } from "../../domain/label-rules.ts";
 import type { RangeResultCache } from "../../read-models/promql/result-cache.ts";
 import { SeriesIndex } from "../../read-models/series-index.ts";
+import type { RecentSamples } from "../../read-models/recent-samples.ts";
 import { uniqueName } from "./analytics.ts";
 import { openPipeline, type Pipeline, TOPIC } from "./pipeline.ts";
 
@@ -29,6 +30,7 @@ export interface PromApp {
   readonly pipeline: Pipeline;
   readonly acme: string;
   readonly globex: string;
+  readonly telemetry: Telemetry;
   ingest(key: string, series: readonly NativeSeries[]): Promise<void>;
   /** GET (or POST with a form body) and the parsed JSON with the status. */
   prom(
@@ -57,11 +59,14 @@ export async function openPromApp(
     cache?: RangeResultCache;
     /** Where selectors are resolved: the in-process index fed by the raw projection (as `main.ts` runs it) or the series table. */
     catalog?: "index" | "table";
+    /** A head of recent samples fed by the raw projection and asked first, as `main.ts` runs it embedded. */
+    recent?: RecentSamples;
   } = {},
 ): Promise<PromApp> {
   const index = options.catalog === "table" ? undefined : new SeriesIndex();
   const pipeline = await openPipeline({
     seriesSeen: index && ((tenant, series, day) => index.addNow(tenant, [series], day)),
+    samplesStored: options.recent && ((samples) => options.recent!.append(samples)),
   });
   const acme = uniqueName("acme");
   const globex = uniqueName("globex");
@@ -86,6 +91,10 @@ export async function openPromApp(
       limits: { ...defaultPromLimits, ...options.limits },
       now: options.now ?? Date.now,
       logError: (e) => console.error(e),
+      recent: options.recent && {
+        head: options.recent,
+        answered: (path) => telemetry.count("lookout_query_selections_total", { path }),
+      },
       ...(options.cache
         ? {
           cache: {
@@ -110,6 +119,7 @@ export async function openPromApp(
     pipeline,
     acme,
     globex,
+    telemetry,
     async ingest(key, series) {
       const body = series.map((s) => JSON.stringify(s)).join("\n");
       const res = await app.request("/v1/samples", {
