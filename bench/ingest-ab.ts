@@ -1,7 +1,7 @@
 /**
- * Native ingest of this checkout beside another one in the same process, body by body
+ * Ingest of this checkout beside another one in the same process, body by body
  * in alternating order, so both meet the same load on a shared machine: ms of CPU per
- * steady native body for each step, each checkout with its own modules, series cache
+ * steady body (native NDJSON, or Influx line protocol with `--format influx`) for each step, each checkout with its own modules, series cache
  * and SqliteCommandLog (sync=normal) in a temp dir. Steps: UTF-8 decode; decode +
  * validate with a warm series cache; the body's SHA-256 (the idempotency key without a
  * header); split + encode into partition records; the whole append (split, encode and
@@ -9,7 +9,7 @@
  * "Request" adds up UTF-8, decode, hash and append, as `POST /v1/samples` spends them
  * after the body is read.
  *
- * deno run -A bench/ingest-ab.ts OTHER_CHECKOUT [--rounds N] [--points-per-line K]
+ * deno run -A bench/ingest-ab.ts OTHER_CHECKOUT [--rounds N] [--points-per-line K] [--format influx]
  */
 import process from "node:process";
 import { createHash } from "node:crypto";
@@ -17,9 +17,10 @@ import type { PartitionRecord } from "../domain/partition-records.ts";
 import type { SampleBatch } from "../domain/sample-batch.ts";
 import type { SeriesDef } from "../domain/series.ts";
 import { argValue, workDir } from "./proc.ts";
-import { Workload } from "./workload.ts";
+import { type WireFormat, Workload } from "./workload.ts";
 
 type Native = typeof import("../commands/ingest/native.ts");
+type Influx = typeof import("../commands/ingest/influx.ts");
 type Append = typeof import("../commands/ingest/append-samples.ts");
 type Log = typeof import("../adapters/embedded-log/sqlite-log.ts");
 type Context = typeof import("./ingest-context.ts");
@@ -39,7 +40,14 @@ const NDJSON = "application/x-ndjson";
 
 const other = Deno.args[0];
 if (other === undefined || other.startsWith("--")) {
-  console.error("usage: deno run -A bench/ingest-ab.ts OTHER_CHECKOUT [--rounds N] [--points-per-line K]");
+  console.error(
+    "usage: deno run -A bench/ingest-ab.ts OTHER_CHECKOUT [--rounds N] [--points-per-line K] [--format influx]",
+  );
+  Deno.exit(2);
+}
+const FORMAT = (argValue(Deno.args, "--format") ?? "native") as WireFormat;
+if (FORMAT !== "native" && FORMAT !== "influx") {
+  console.error(`ingest-ab: --format is native or influx, not ${FORMAT}`);
   Deno.exit(2);
 }
 const ROUNDS = Number(argValue(Deno.args, "--rounds") ?? 20);
@@ -61,6 +69,10 @@ const cpuMs = () => {
 
 async function checkout(root: string, dir: string) {
   const native: Native = await import(`${root}/commands/ingest/native.ts`);
+  const influx: Influx = await import(`${root}/commands/ingest/influx.ts`);
+  // The workload stamps line protocol in nanoseconds.
+  const decode = (body: string, ctx: ReturnType<Context["benchIngestContext"]>) =>
+    FORMAT === "influx" ? influx.decodeInflux(body, "ns", ctx) : native.decodeNative(body, NDJSON, ctx);
   const append: Append = await import(`${root}/commands/ingest/append-samples.ts`);
   const sqlite: Log = await import(`${root}/adapters/embedded-log/sqlite-log.ts`);
   const context: Context = await import(`${root}/bench/ingest-context.ts`);
@@ -80,7 +92,7 @@ async function checkout(root: string, dir: string) {
     const c0 = cpuMs();
     const body = text.decode(bytes);
     const c1 = cpuMs();
-    const result = native.decodeNative(body, NDJSON, ctx);
+    const result = decode(body, ctx);
     const c2 = cpuMs();
     const key = createHash("sha256").update(bytes).digest("hex");
     const c3 = cpuMs();
@@ -101,7 +113,7 @@ async function checkout(root: string, dir: string) {
     into.append += c5 - c4;
     into.read += c6 - c5;
   };
-  return { root, ms, ingest, log, ctx, native, append, target, bytesPerSample: () => recordBytes / 10_000 };
+  return { root, ms, ingest, log, ctx, decode, append, target, bytesPerSample: () => recordBytes / 10_000 };
 }
 
 const dir = await workDir("ingest-ab-");
@@ -110,15 +122,11 @@ try {
   // Every series once, as a fleet does every interval, then bodies of later rounds.
   for (const side of sides) {
     for (let b = 0; b < workload.bodiesPerRound; b++) {
-      const result = side.native.decodeNative(
-        text.decode(workload.body("native", 1000 + b)),
-        NDJSON,
-        side.ctx,
-      );
+      const result = side.decode(text.decode(workload.body(FORMAT, 1000 + b)), side.ctx);
       await side.append.appendSamples(side.target, result.batch, `warm-${b}`);
     }
   }
-  const bodies = Array.from({ length: workload.bodiesPerRound }, (_, b) => workload.body("native", b));
+  const bodies = Array.from({ length: workload.bodiesPerRound }, (_, b) => workload.body(FORMAT, b));
   for (let round = 0; round < ROUNDS; round++) {
     const sums = sides.map(() => Object.fromEntries(STEPS.map((step) => [step, 0])) as Record<Step, number>);
     for (let b = 0; b < bodies.length; b++) {
@@ -140,7 +148,7 @@ const request = (side: typeof sides[number]) =>
   median(side.ms.get("append")!);
 const [mine, theirs] = sides;
 console.log(
-  `load ${Deno.loadavg().map((l) => l.toFixed(2)).join(" ")}; ${POINTS} point(s) per line; ` +
+  `load ${Deno.loadavg().map((l) => l.toFixed(2)).join(" ")}; ${FORMAT}, ${POINTS} point(s) per line; ` +
     `median ms CPU per 10k-sample body over ${ROUNDS} rounds of ${workload.bodiesPerRound} bodies`,
 );
 console.log(`${"step".padEnd(8)} ${"other".padStart(8)} ${"this".padStart(8)}  this/other`);

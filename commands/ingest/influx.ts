@@ -26,13 +26,14 @@ import { ValidationError } from "../../domain/errors.ts";
 import { normalizeLabelName, normalizeMetricName } from "../../domain/label-rules.ts";
 import { DecodeCollector, type DecodeContext, type DecodeResult } from "./decode-context.ts";
 import { InfluxScan, keyEnd, unescape } from "./influx-scan.ts";
+import { fieldValue, STRING, timestampMs, type TimestampUnit } from "./influx-values.ts";
 import { OneSample } from "./one-sample.ts";
 import type { CachedSeries, KnownSeries } from "./series-cache.ts";
 
 const KEY_PREFIX = "\u0004";
 
 /** Milliseconds per unit, and how many trailing digits a timestamp drops first. */
-const PRECISIONS: Record<string, { readonly drop: number; readonly scale: number }> = {
+const PRECISIONS: Record<string, TimestampUnit> = {
   ns: { drop: 6, scale: 1 },
   n: { drop: 6, scale: 1 },
   us: { drop: 3, scale: 1 },
@@ -89,7 +90,7 @@ export function decodeInflux(text: string, precision: InfluxPrecision, ctx: Deco
     }
     const timestamp = scan.timestampStart < 0
       ? ctx.now
-      : timestampMs(text.slice(scan.timestampStart, scan.timestampEnd), unit);
+      : timestampMs(text, scan.timestampStart, scan.timestampEnd, unit);
     if (timestamp !== timestamp) {
       const raw = JSON.stringify(text.slice(scan.timestampStart, scan.timestampEnd));
       collector.rejectSeries(
@@ -180,53 +181,6 @@ function keyMatches(
     key.charCodeAt(seriesLength + 1) === 0x20 &&
     text.substring(start, seriesEnd) === key.substring(1, seriesLength + 1) &&
     text.substring(fieldStart, fieldEnd) === key.substring(seriesLength + 2);
-}
-
-const STRING = Symbol("string field");
-
-/** A field's value as a number, `STRING` for a string, undefined when it is not valid. */
-function fieldValue(text: string, start: number, end: number): number | typeof STRING | undefined {
-  const first = text.charCodeAt(start);
-  if (first === 0x22) return STRING;
-  const last = text.charCodeAt(end - 1);
-  if (last === 0x69 || last === 0x75) { // 7i, 7u
-    const digits = text.slice(start, end - 1);
-    return /^-?\d+$/.test(digits) && (last === 0x69 || first !== 0x2d) ? Number(digits) : undefined;
-  }
-  if (first === 0x74 || first === 0x54 || first === 0x66 || first === 0x46) {
-    switch (text.slice(start, end)) {
-      case "t":
-      case "T":
-      case "true":
-      case "True":
-      case "TRUE":
-        return 1;
-      case "f":
-      case "F":
-      case "false":
-      case "False":
-      case "FALSE":
-        return 0;
-      default:
-        return undefined;
-    }
-  }
-  const raw = text.slice(start, end);
-  const value = Number(raw);
-  return Number.isFinite(value) && FLOAT.test(raw) ? value : undefined;
-}
-
-const FLOAT = /^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/;
-const INTEGER = /^-?\d+$/;
-
-/** An integer timestamp in `unit`, in ms (truncated); NaN when it is not an integer. */
-function timestampMs(raw: string, unit: { drop: number; scale: number }): number {
-  if (!INTEGER.test(raw)) return NaN;
-  if (unit.drop === 0) return Number(raw) * unit.scale;
-  const negative = raw.charCodeAt(0) === 0x2d;
-  const digits = negative ? raw.slice(1) : raw;
-  const kept = digits.length > unit.drop ? Number(digits.slice(0, digits.length - unit.drop)) : 0;
-  return negative ? -kept : kept;
 }
 
 /** Parses the measurement, tags and field key of field `f` and checks the series. */

@@ -148,4 +148,5 @@ function digits(text: string, i: number, limit: number): number {
   return i;
 }
 
-const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+/** 10^0 … 10^22, the powers of ten a double holds exactly. */
+export const POWERS_OF_TEN: readonly number[] = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
