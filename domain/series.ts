@@ -72,7 +72,12 @@ export function seriesIdFromDecimal(decimal: string): SeriesId {
 }
 
 export function seriesIdToDecimal(id: SeriesId): string {
-  return ((BigInt(id.hi) << 32n) | BigInt(id.lo)).toString();
+  return seriesWordsToDecimal(id.lo, id.hi);
+}
+
+/** `seriesIdToDecimal` from the id's two words. */
+export function seriesWordsToDecimal(lo: number, hi: number): string {
+  return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
 }
 
 /** The log partition of a series: every sample of a series lands in one partition. */

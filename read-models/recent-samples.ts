@@ -23,6 +23,7 @@
  */
 import type { SampleBlock } from "../projections/sample-block.ts";
 import { SeriesChunks } from "./series-chunks.ts";
+import { seriesWordsToDecimal } from "../domain/series.ts";
 
 const MINUTE_MS = 60_000;
 
@@ -139,7 +140,7 @@ export class RecentSamples {
     if (s !== undefined) return s.samples;
     const added: HeldSeries = { hi, samples: new SeriesChunks(), other: head.byLow.get(lo) };
     head.byLow.set(lo, added);
-    head.byId.set(((BigInt(hi) << 32n) | BigInt(lo)).toString(), added);
+    head.byId.set(seriesWordsToDecimal(lo, hi), added);
     return added.samples;
   }
 
@@ -184,7 +185,7 @@ export class RecentSamples {
   #forget(head: TenantHead, lo: number, first: HeldSeries): void {
     head.byLow.delete(lo);
     for (let s: HeldSeries | undefined = first; s !== undefined; s = s.other) {
-      head.byId.delete(((BigInt(s.hi) << 32n) | BigInt(lo)).toString());
+      head.byId.delete(seriesWordsToDecimal(lo, s.hi));
     }
   }
 }
