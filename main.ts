@@ -30,6 +30,7 @@ import type { CommandLog } from "./domain/ports/command-log.ts";
 import { rawProjection } from "./projections/raw.ts";
 import { rollupProjection } from "./projections/rollup.ts";
 import { ensureSchema } from "./read-models/schema.ts";
+import { RollupCompactor } from "./adapters/rollup-compactor.ts";
 import { ReadModelRebuilds, type RebuildModel, type RebuildTarget } from "./adapters/read-model-rebuild.ts";
 import { rebuildSummaries } from "./read-models/rebuild-summaries.ts";
 import { runRebuildCli } from "./adapters/rebuild-cli.ts";
@@ -85,6 +86,7 @@ export const Config = z.object({
   LOOKOUT_RAW_RETENTION_DAYS: positiveInt.default(7),
   LOOKOUT_ROLLUP_1M_RETENTION_DAYS: positiveInt.default(90),
   LOOKOUT_ROLLUP_1H_RETENTION_DAYS: positiveInt.default(730),
+  LOOKOUT_ROLLUP_PACK_INTERVAL_SECONDS: positiveInt.default(300),
   LOOKOUT_ALLOWED_LATENESS_SECONDS: z.coerce.number().int().nonnegative().default(300),
   LOOKOUT_MAX_FUTURE_SECONDS: z.coerce.number().int().nonnegative().default(600),
   LOOKOUT_MAX_BODY_BYTES: positiveInt.default(10 * 1024 * 1024),
@@ -330,6 +332,21 @@ async function main(): Promise<void> {
     ? new Projector(rollupProjection({ topic: SAMPLES_TOPIC, watermark }), log, store, projectorOptions)
     : undefined;
   const projectors = [rawProjector, rollupProjector].filter((p) => p !== undefined);
+  // Closed days of the 1h tier packed per series and day, for long-range dashboards.
+  const compactor = store && rollupProjector
+    ? new RollupCompactor({
+      store,
+      consumer: rollupProjector.name,
+      partitions: config.LOOKOUT_PARTITIONS,
+      intervalMs: config.LOOKOUT_ROLLUP_PACK_INTERVAL_SECONDS * 1000,
+      retentionDays: config.LOOKOUT_ROLLUP_1H_RETENTION_DAYS,
+      onPacked: (_tenant, days) => telemetry.count("lookout_rollup_packed_days_total", {}, days),
+      onError: (error) => {
+        telemetry.count("lookout_projection_errors_total", { projection: "rollup-pack" });
+        console.error(`rollup packing: ${error instanceof Error ? error.message : error}`);
+      },
+    })
+    : undefined;
   const rebuildTargets: Partial<Record<RebuildModel, RebuildTarget>> = {};
   if (rawProjector) {
     rebuildTargets.raw = {
@@ -343,7 +360,13 @@ async function main(): Promise<void> {
     rebuildTargets.rollup = {
       ...rebuildSummaries.rollup,
       group: rollupProjector.name,
-      live: rollupProjector,
+      live: {
+        pause: () => Promise.all([rollupProjector.pause(), compactor?.pause()]).then(() => {}),
+        resume: () => {
+          rollupProjector.resume();
+          compactor?.resume();
+        },
+      },
       projection: (tables) =>
         rollupProjection({ topic: SAMPLES_TOPIC, name: "rollup-rebuild", watermark, tables }),
     };
@@ -366,6 +389,7 @@ async function main(): Promise<void> {
     () => Promise.resolve(projectors.map((p) => [{ projection: p.name }, p.deadLettered] as const)),
   );
   let ready = false;
+  void compactor?.start();
   const running = projectors.map((p) =>
     p.start().catch((error) => {
       console.error(`projector stopped: ${error instanceof Error ? error.stack : error}`);
@@ -491,7 +515,7 @@ async function main(): Promise<void> {
   const shutdown = async () => {
     ready = false;
     await server.shutdown();
-    await Promise.all(projectors.map((p) => p.stop()));
+    await Promise.all([...projectors.map((p) => p.stop()), compactor?.stop()]);
     await Promise.allSettled(running);
     seriesIndex?.close();
     await alerting?.close();

@@ -5,7 +5,9 @@
  * the live projector's committed offsets pass by pass; then the live projector is held
  * between batches, the last records are replayed up to exactly its committed offsets,
  * both sides are summarised for the report, and `EXCHANGE TABLES` swaps every table of
- * the model in one statement. The projector then goes on writing into the rebuilt
+ * the model in one statement (tables derived from the model's, such as the packed days
+ * of the 1h tier, are swapped for empty copies in the same statement, to be derived
+ * again from the rebuilt ones). The projector then goes on writing into the rebuilt
  * tables from where it stood, so nothing is lost or counted twice.
  *
  * Each replayed batch is planned with its last record's append time as `now`, the
@@ -26,6 +28,8 @@ export interface RebuildTarget {
   /** The live projector's consumer group. */
   readonly group: string;
   readonly tables: readonly string[];
+  /** Tables derived from those, swapped for empty copies with them and filled again after. */
+  readonly cleared?: readonly string[];
   /** One summary query per table, `{table}` standing for its name; equal summaries mean equal tables. */
   readonly summary: (table: string) => string;
   /** A fresh projection writing into the given tables. */
@@ -103,7 +107,8 @@ export class ReadModelRebuilds {
   async #run(target: RebuildTarget): Promise<void> {
     const { store } = this.options;
     const shadow = (table: string) => table + SHADOW_SUFFIX;
-    for (const table of target.tables) {
+    const swapped = [...target.tables, ...(target.cleared ?? [])];
+    for (const table of swapped) {
       await store.command(`DROP TABLE IF EXISTS ${shadow(table)} SYNC`);
       await store.command(`CREATE TABLE ${shadow(table)} AS ${table}`);
     }
@@ -131,11 +136,11 @@ export class ReadModelRebuilds {
       }
       this.#update({ comparison });
       // One statement: queries see either every old table or every rebuilt one.
-      await store.command(`EXCHANGE TABLES ${target.tables.map((t) => `${t} AND ${shadow(t)}`).join(", ")}`);
+      await store.command(`EXCHANGE TABLES ${swapped.map((t) => `${t} AND ${shadow(t)}`).join(", ")}`);
     } finally {
       target.live.resume();
     }
-    for (const table of target.tables) await store.command(`DROP TABLE IF EXISTS ${shadow(table)}`);
+    for (const table of swapped) await store.command(`DROP TABLE IF EXISTS ${shadow(table)}`);
     this.#update({ state: "done", finishedAt: (this.options.now ?? Date.now)() });
   }
 

@@ -10,6 +10,8 @@
  */
 export interface ModelSummaries {
   readonly tables: readonly string[];
+  /** Tables derived from the model's, emptied by a rebuild rather than compared. */
+  readonly cleared?: readonly string[];
   readonly summary: (table: string) => string;
 }
 
@@ -31,6 +33,8 @@ export const rebuildSummaries: Readonly<Record<"raw" | "rollup", ModelSummaries>
   },
   rollup: {
     tables: ["rollup_1m", "rollup_1h", "late_samples"],
+    // Packed from the rebuilt 1h tier again by the compactor.
+    cleared: ["rollup_1h_days", "rollup_1h_compacted"],
     summary: (table) =>
       table.startsWith("late_samples")
         ? `SELECT count() AS rows, uniqExact(tenant, series_id, ts) AS distinct FROM ${table}`

@@ -22,6 +22,7 @@ import type { Matcher } from "./promql/ast.ts";
 import { matchedSeries } from "./promql/matched-series.ts";
 import { filteredScope, namedScope, type SeriesScope, WIDE_SERIES } from "./promql/series-scope.ts";
 import { QUERY_SETTINGS } from "./promql/selector-sql.ts";
+import { DAY_MS, PACKED_AGGREGATIONS, packedBoundarySql, packedPartSql } from "./rollup-days.ts";
 
 /** Series one query may look up before its groups are counted against `maxSeries`. */
 const MAX_MATCHED_SERIES = 1_000_000;
@@ -159,9 +160,12 @@ function tierSql(
   to: number,
   scope: SeriesScope,
   params: Record<string, unknown>,
+  /** A SQL expression (ms) the tier's range starts at instead, when later than `from`. */
+  startsAt?: string,
 ): string {
   params[`${tier}From`] = from;
   params[`${tier}To`] = to;
+  const start = startsAt === undefined ? `{${tier}From:Int64}` : `greatest({${tier}From:Int64}, ${startsAt})`;
   const group = `${scope.group("r.series_id")} AS gi, ${scope.label("gi")} AS g`;
   if (tier === "raw") {
     return `SELECT ${group}, intDiv(toUnixTimestamp64Milli(r.ts), {step:Int64}) * {step:Int64} AS t,
@@ -177,7 +181,7 @@ function tierSql(
       ${rollupAggregate(q.agg)} AS v
     FROM ${table} AS r
     WHERE r.tenant = {tenant:String} AND ${scope.filter("r.series_id")}
-      AND r.bucket >= toDateTime(intDiv({${tier}From:Int64}, 1000)) AND r.bucket < toDateTime(intDiv({${tier}To:Int64}, 1000))
+      AND r.bucket >= toDateTime(intDiv(${start}, 1000)) AND r.bucket < toDateTime(intDiv({${tier}To:Int64}, 1000))
     GROUP BY gi, t`;
 }
 
@@ -220,7 +224,22 @@ export async function runSampleQuery(
   const parts: string[] = [];
   const rollupTo = plan.rawFrom ?? plan.to;
   if (plan.tier !== "raw" && rollupTo > plan.from) {
-    parts.push(tierSql(q, plan.tier, plan.from, rollupTo, scope, params));
+    // Closed days of the 1h tier come from their packed rows, up to a step-aligned
+    // boundary; the 1h buckets from there on.
+    const packed = plan.tier === "1h" && PACKED_AGGREGATIONS.has(q.agg) && plan.from < ctx.now - DAY_MS;
+    const boundary = packed ? packedBoundarySql("tenant", "step") : undefined;
+    if (boundary !== undefined) {
+      parts.push(packedPartSql({
+        agg: q.agg,
+        group: scope.group,
+        label: scope.label,
+        filter: scope.filter,
+        before: `least(${boundary}, {packedTo:Int64})`,
+        params: Object.assign(params, { packedTo: rollupTo }),
+        from: plan.from,
+      }));
+    }
+    parts.push(tierSql(q, plan.tier, plan.from, rollupTo, scope, params, boundary));
   }
   if (plan.tier === "raw" || plan.rawFrom !== undefined) {
     parts.push(tierSql(q, "raw", plan.tier === "raw" ? plan.from : plan.rawFrom!, plan.to, scope, params));

@@ -10,11 +10,14 @@
  *   and label filters.
  * - `rollup_1m` / `rollup_1h`: mergeable partial states per series and bucket, written
  *   as batches arrive; rows of one bucket merge in the background and at query time.
+ * - `rollup_1h_days` / `rollup_1h_compacted`: the 1h tier's closed days packed one row per
+ *   series and day, and per tenant the day they reach (read-models/rollup-days.ts).
  * - `late_samples`: samples that arrived after their window closed.
  * - `projection_progress`: each projector's batch plan, written before its inserts, so a
  *   replay after a crash reproduces the same batches and their deduplication tokens.
  */
 import type { AnalyticsStore } from "../domain/ports/analytics-store.ts";
+import { rollupDaysTables } from "./rollup-days.ts";
 
 export interface RetentionDays {
   readonly rawDays: number;
@@ -71,6 +74,7 @@ export function schemaStatements(retention: RetentionDays = defaultRetention): s
     SETTINGS non_replicated_deduplication_window = ${DEDUP_WINDOW}`,
     rollupTable("rollup_1m", retention.rollup1mDays),
     rollupTable("rollup_1h", retention.rollup1hDays),
+    ...rollupDaysTables(retention.rollup1hDays),
     `CREATE TABLE IF NOT EXISTS late_samples (
       tenant LowCardinality(String),
       series_id UInt64,

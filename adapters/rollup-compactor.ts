@@ -1,0 +1,147 @@
+/**
+ * Packs the 1h tier's closed days (read-models/rollup-days.ts): every `intervalMs`, it
+ * reads the rollup projection's watermarks from its journal, and for each tenant whose
+ * closed days reach past its packed-through mark (or its oldest bucket, the first
+ * time), packs the days in between, a month
+ * partition per statement, marking each range once its rows are in. Any number of
+ * compactors may run (one per rollup node): a range packed twice leaves the same rows.
+ *
+ * A read-model rebuild swaps in empty packed tables with the rebuilt tier; `pause` holds
+ * a round so none writes into the tables being swapped.
+ *
+ * @example
+ * const compactor = new RollupCompactor({ store, consumer: "rollup", partitions: 8, intervalMs: 300_000 });
+ * void compactor.start();
+ * await compactor.stop();
+ */
+import type { AnalyticsStore } from "../domain/ports/analytics-store.ts";
+import type { WatermarkState } from "../domain/watermark.ts";
+import { rollupProjection } from "../projections/rollup.ts";
+import {
+  closedThrough,
+  DAY_MS,
+  FIRST_BUCKET_SQL,
+  MARK_SQL,
+  MARKS_SQL,
+  PACK_SQL,
+} from "../read-models/rollup-days.ts";
+import { PlanJournal } from "./plan-journal.ts";
+import { WakeableSleep } from "./wakeable-sleep.ts";
+
+export interface RollupCompactorOptions {
+  readonly store: AnalyticsStore;
+  /** The rollup projector's consumer group, whose journal holds its watermarks. */
+  readonly consumer: string;
+  /** Partitions of the samples topic: a tenant's day is closed once closed in all of them. */
+  readonly partitions: number;
+  readonly intervalMs: number;
+  /** Days of the 1h tier kept: packing goes no further back. */
+  readonly retentionDays: number;
+  readonly now?: () => number;
+  readonly onError?: (error: unknown) => void;
+  /** After each packed range, for telemetry. */
+  readonly onPacked?: (tenant: string, days: number) => void;
+}
+
+export class RollupCompactor {
+  readonly #journal: PlanJournal;
+  readonly #decode = rollupProjection().decodeState;
+  readonly #sleep = new WakeableSleep();
+  #stopped = false;
+  #running?: Promise<void>;
+  #round: Promise<unknown> = Promise.resolve();
+  #held?: Promise<void>;
+  #release = () => {};
+
+  constructor(private readonly options: RollupCompactorOptions) {
+    this.#journal = new PlanJournal(options.store, options.consumer);
+  }
+
+  start(): Promise<void> {
+    this.#running ??= this.#run();
+    return this.#running;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#sleep.wake();
+    this.resume();
+    await this.#running;
+  }
+
+  /** Waits for a round in progress and holds the next until `resume`. */
+  async pause(): Promise<void> {
+    this.#held ??= new Promise((resolve) => (this.#release = resolve));
+    await this.#round.catch(() => {});
+  }
+
+  resume(): void {
+    this.#release();
+    this.#held = undefined;
+  }
+
+  /** One round: packs every closed day not packed yet; the number of tenant days packed. */
+  async compact(): Promise<number> {
+    while (this.#held) await this.#held;
+    const round = this.#compact();
+    this.#round = round;
+    return await round;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      try {
+        await this.compact();
+      } catch (error) {
+        this.options.onError?.(error);
+      }
+      if (!this.#stopped) await this.#sleep.for(this.options.intervalMs);
+    }
+  }
+
+  async #compact(): Promise<number> {
+    const { store, partitions, retentionDays } = this.options;
+    const now = (this.options.now ?? Date.now)();
+    const journaled = await this.#journal.newestStates();
+    const states: ReadonlyMap<string, WatermarkState>[] = journaled
+      .filter((j) => j.partition < partitions)
+      .map((j) => this.#decode(j.state));
+    const closed = closedThrough(states, partitions);
+    if (closed.size === 0) return 0;
+    const marks = new Map(
+      (await store.query<{ tenant: string; through: string | number }>(MARKS_SQL))
+        .map((row) => [row.tenant, Number(row.through)]),
+    );
+    const oldest = Math.floor((now - retentionDays * DAY_MS) / DAY_MS) * DAY_MS;
+    let packed = 0;
+    for (const [tenant, through] of closed) {
+      let from = Math.max(marks.get(tenant) ?? await this.#firstDay(tenant, through), oldest);
+      while (from < through && !this.#stopped) {
+        const to = Math.min(through, nextMonth(from));
+        const params = { tenant, from, to, packed: now };
+        await store.command(PACK_SQL, params);
+        await store.command(MARK_SQL, { tenant, through: to, packed: now });
+        const days = (to - from) / DAY_MS;
+        packed += days;
+        this.options.onPacked?.(tenant, days);
+        from = to;
+      }
+    }
+    return packed;
+  }
+
+  /** A tenant not packed yet starts at its oldest bucket (or at `through`, having none). */
+  async #firstDay(tenant: string, through: number): Promise<number> {
+    const [row] = await this.options.store.query<{ first: string | number | null }>(FIRST_BUCKET_SQL, {
+      tenant,
+    });
+    const first = row?.first === null || row?.first === undefined ? through : Number(row.first);
+    return Math.floor(first / DAY_MS) * DAY_MS;
+  }
+}
+
+/** Midnight UTC of the first day of the month after the one `ms` falls in. */
+function nextMonth(ms: number): number {
+  const date = new Date(ms);
+  return Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1);
+}

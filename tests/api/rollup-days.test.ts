@@ -1,0 +1,197 @@
+/**
+ * The 1h tier's closed days packed per series and day: dashboard answers are the same
+ * before and after packing for every packed aggregation, step and grouping; packing
+ * again changes nothing; packed rows are what the closed days are read from; a day the
+ * watermark has not closed in every partition is not packed.
+ */
+import assert from "node:assert/strict";
+import { appendSamples } from "../../commands/ingest/append-samples.ts";
+import { SampleBatchBuilder } from "../../domain/sample-batch.ts";
+import { partitionOf, seriesId } from "../../domain/series.ts";
+import { PlanJournal } from "../../adapters/plan-journal.ts";
+import { RollupCompactor } from "../../adapters/rollup-compactor.ts";
+import { type Aggregation, runSampleQuery, type SampleQuery } from "../../read-models/sample-query.ts";
+import { DAY_MS } from "../../read-models/rollup-days.ts";
+import { defaultRetention } from "../../read-models/schema.ts";
+import { uniqueName } from "../support/analytics.ts";
+import { openPipeline, type Pipeline, TOPIC } from "../support/pipeline.ts";
+
+const HOUR = 3_600_000;
+const LATENESS = 300_000;
+const PARTITIONS = 4;
+
+/** Hosts whose series cover every partition at least twice. */
+function hosts(tenant: string): string[] {
+  const perPartition = new Array(PARTITIONS).fill(0);
+  const chosen: string[] = [];
+  for (let i = 0; perPartition.some((n) => n < 2); i++) {
+    const host = `h${i}`;
+    const p = partitionOf(seriesId(tenant, "load", { host, zone: i % 3 ? "b" : "a" }), PARTITIONS);
+    if (perPartition[p] >= 3) continue;
+    perPartition[p]++;
+    chosen.push(host);
+  }
+  return chosen;
+}
+
+/** Samples every 10 min from `start` to `end` (each series skipping every fifth hour), values multiples of 0.25 (exact sums in any order). */
+async function send(pipeline: Pipeline, tenant: string, names: string[], start: number, end: number) {
+  const defs = names.map((host, i) => {
+    const labels = { host, zone: i % 3 ? "b" : "a" };
+    return { id: seriesId(tenant, "load", labels), metric: "load", labels };
+  });
+  let n = 0;
+  for (let t = start; t < end; t += 6 * HOUR) {
+    const b = new SampleBatchBuilder(tenant);
+    const index = defs.map((d) => b.addSeries(d));
+    for (let ts = t; ts < Math.min(t + 6 * HOUR, end); ts += 600_000) {
+      for (const [i, s] of index.entries()) {
+        // Each series misses some hours, so a group's hour mixes series with and without data.
+        if ((Math.floor(ts / HOUR) + i) % 5 === 0) continue;
+        b.addSample(s, ts + i * 1_000, ((ts / 600_000 + i * 7) % 97) / 4 - 3);
+      }
+    }
+    await appendSamples(
+      { log: pipeline.log, topic: TOPIC, partitions: PARTITIONS },
+      b.build(),
+      `${tenant}-${start}-${n++}`,
+    );
+  }
+}
+
+/** A compactor of the pipeline's rollup projection, at `now`. */
+function compactorFor(pipeline: Pipeline, now: number): RollupCompactor {
+  return new RollupCompactor({
+    store: pipeline.store,
+    consumer: pipeline.groups[1],
+    partitions: PARTITIONS,
+    intervalMs: 60_000,
+    retentionDays: 40,
+    now: () => now,
+  });
+}
+
+function queries(now: number): SampleQuery[] {
+  const aggs: Aggregation[] = ["avg", "sum", "min", "max", "count"];
+  const shapes: Pick<SampleQuery, "from" | "to" | "step" | "by" | "filters">[] = [
+    { from: now - 4 * DAY_MS, to: now, step: HOUR, by: ["zone"], filters: {} },
+    { from: now - 4 * DAY_MS + 7 * HOUR, to: now - 3 * HOUR, step: 5 * HOUR, by: [], filters: {} },
+    { from: now - 3 * DAY_MS, to: now, step: DAY_MS, by: ["zone"], filters: {} },
+    { from: now - 4 * DAY_MS, to: now, step: 2 * HOUR, filters: { zone: "a" } },
+  ];
+  return aggs.flatMap((agg) =>
+    shapes.map((shape) => ({ metric: "load", agg, resolution: "1h" as const, ...shape }))
+  );
+}
+
+Deno.test("packed days: same answers before and after packing, again after packing twice, and read from the packed rows", async () => {
+  const pipeline = await openPipeline({ partitions: PARTITIONS, allowedLatenessMs: LATENESS });
+  const tenant = uniqueName("packed");
+  try {
+    pipeline.start();
+    const now = Math.floor(Date.now() / 60_000) * 60_000;
+    const start = Math.floor((now - 4 * DAY_MS) / DAY_MS) * DAY_MS;
+    const names = hosts(tenant);
+    await send(pipeline, tenant, names, start, now - 600_000);
+    await pipeline.caughtUp();
+    // The journal's newest batch of each partition is judged by the state before it: one
+    // more batch makes that state the one all the data above has left.
+    await send(pipeline, tenant, names, now - 600_000, now);
+    await pipeline.caughtUp();
+    const ctx = { now, retention: defaultRetention, allowedLatenessMs: LATENESS };
+    const answer = async () => {
+      const out = [];
+      for (const q of queries(now)) {
+        const r = await runSampleQuery(pipeline.store, tenant, q, ctx);
+        // Series come in the order their first rows do; compare them by labels.
+        const key = (labels: Record<string, string>) => JSON.stringify(labels);
+        out.push({ ...r, series: [...r.series].sort((a, b) => key(a.labels) < key(b.labels) ? -1 : 1) });
+      }
+      return out;
+    };
+    const before = await answer();
+    assert.ok(before.every((r) => r.series.length > 0 && r.series.every((s) => s.points.length > 0)));
+
+    const compactor = compactorFor(pipeline, now);
+    const packed = await compactor.compact();
+    const journal = new PlanJournal(pipeline.store, pipeline.groups[1]);
+    assert.equal(
+      packed,
+      4,
+      `packed ${packed} tenant days from ${JSON.stringify(await journal.newestStates())}`,
+    );
+    const rows = await pipeline.store.query<{ days: string; through: string }>(
+      `SELECT uniqExact(day) AS days, (SELECT toString(max(through)) FROM rollup_1h_compacted WHERE tenant = {tenant:String}) AS through
+      FROM rollup_1h_days WHERE tenant = {tenant:String}`,
+      { tenant },
+    );
+    assert.equal(Number(rows[0].days), 4, "the four closed days are packed");
+    assert.equal(rows[0].through, new Date(Math.floor(now / DAY_MS) * DAY_MS).toISOString().slice(0, 10));
+    assert.deepEqual(await answer(), before, "answers from packed days equal those from the 1h buckets");
+
+    // Packed again, as after a crash between rows and mark: one row per series and day stays.
+    await pipeline.store.command("DELETE FROM rollup_1h_compacted WHERE tenant = {tenant:String}", {
+      tenant,
+    });
+    assert.equal(await compactor.compact(), 4, "the four days are packed again");
+    assert.equal(await compactor.compact(), 0, "nothing is left to pack");
+    assert.deepEqual(await answer(), before, "packing twice changes no answer");
+
+    // A bucket row only the 1h tier has, on a packed day: the closed days are read from
+    // the packed rows, so it does not show; a day after the packed boundary would.
+    const [series] = await pipeline.store.query<{ id: string }>(
+      "SELECT toString(any(series_id)) AS id FROM rollup_1h_days WHERE tenant = {tenant:String}",
+      { tenant },
+    );
+    await pipeline.store.command(
+      `INSERT INTO rollup_1h (tenant, series_id, bucket, count, sum, min, max)
+      VALUES ({tenant:String}, {id:UInt64}, toDateTime(intDiv({at:Int64}, 1000)), 1000, 0, 0, 0)`,
+      { tenant, id: series.id, at: start + DAY_MS + 5 * HOUR },
+    );
+    const count = { metric: "load", agg: "count" as const, resolution: "1h" as const, filters: {}, by: [] };
+    const packedDay = await runSampleQuery(pipeline.store, tenant, {
+      ...count,
+      from: now - 4 * DAY_MS,
+      to: now,
+      step: HOUR,
+    }, ctx);
+    const fromPacked = before[queries(now).findIndex((q) => q.agg === "count" && q.step === HOUR)];
+    const total = (r: typeof packedDay) =>
+      r.series.flatMap((s) => s.points).reduce((a, [, v]) => a + Number(v), 0);
+    assert.equal(total(packedDay), total(fromPacked), "the packed day is read from its packed row");
+    const unpacked = await runSampleQuery(pipeline.store, tenant, {
+      ...count,
+      from: start + DAY_MS + 4 * HOUR,
+      to: start + DAY_MS + 6 * HOUR,
+      step: HOUR,
+    }, { ...ctx, now: start + 2 * DAY_MS });
+    assert.ok(
+      unpacked.series[0].points.some(([, v]) => Number(v) >= 1000),
+      "a query that does not reach back a full day reads the 1h buckets",
+    );
+  } finally {
+    await pipeline.close();
+  }
+});
+
+Deno.test("packed days: a tenant whose watermark has not closed a day in every partition is not packed", async () => {
+  const pipeline = await openPipeline({ partitions: PARTITIONS, allowedLatenessMs: LATENESS });
+  const tenant = uniqueName("unpacked");
+  try {
+    pipeline.start();
+    const now = Math.floor(Date.now() / 60_000) * 60_000;
+    const start = Math.floor((now - 3 * DAY_MS) / DAY_MS) * DAY_MS;
+    // One series: one partition sees the tenant, the others could still take its samples of any day.
+    await send(pipeline, tenant, ["h0"], start, now);
+    await pipeline.caughtUp();
+    const compactor = compactorFor(pipeline, now);
+    await compactor.compact();
+    const [row] = await pipeline.store.query<{ n: string }>(
+      "SELECT count() AS n FROM rollup_1h_days WHERE tenant = {tenant:String}",
+      { tenant },
+    );
+    assert.equal(Number(row.n), 0);
+  } finally {
+    await pipeline.close();
+  }
+});
