@@ -336,6 +336,8 @@ async function main(): Promise<void> {
   const compactor = store && rollupProjector
     ? new RollupCompactor({
       store,
+      log,
+      topic: SAMPLES_TOPIC,
       consumer: rollupProjector.name,
       partitions: config.LOOKOUT_PARTITIONS,
       intervalMs: config.LOOKOUT_ROLLUP_PACK_INTERVAL_SECONDS * 1000,

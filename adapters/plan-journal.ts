@@ -73,16 +73,14 @@ export class PlanJournal {
     return { previous: previous[0], plans };
   }
 
-  /**
-   * Per partition, the state before its newest journaled plan: the state every batch
-   * written so far has left, as the newest one may still be on its way in.
-   */
-  async newestStates(): Promise<{ partition: number; state: string }[]> {
-    const rows = await this.store.query<{ partition: number; state: string }>(
-      `SELECT partition, argMax(state_before, first_offset) AS state FROM projection_progress
-      WHERE consumer = {consumer:String} GROUP BY partition`,
+  /** Per partition, its newest journaled plan: the last offset and the states before and after it. */
+  async newest(): Promise<{ partition: number; last: number; before: string; after: string }[]> {
+    const rows = await this.store.query<{ partition: number; last: string; before: string; after: string }>(
+      `SELECT partition, max(last_offset) AS last, argMax(state_before, first_offset) AS before,
+        argMax(state_after, first_offset) AS after
+      FROM projection_progress WHERE consumer = {consumer:String} GROUP BY partition`,
       { consumer: this.consumer },
     );
-    return rows.map((row) => ({ partition: Number(row.partition), state: row.state }));
+    return rows.map((row) => ({ ...row, partition: Number(row.partition), last: Number(row.last) }));
   }
 }

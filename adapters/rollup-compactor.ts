@@ -10,11 +10,12 @@
  * a round so none writes into the tables being swapped.
  *
  * @example
- * const compactor = new RollupCompactor({ store, consumer: "rollup", partitions: 8, intervalMs: 300_000 });
+ * const compactor = new RollupCompactor({ store, log, topic, consumer: "rollup", partitions: 8, intervalMs: 300_000, retentionDays: 730 });
  * void compactor.start();
  * await compactor.stop();
  */
 import type { AnalyticsStore } from "../domain/ports/analytics-store.ts";
+import type { CommandLog } from "../domain/ports/command-log.ts";
 import type { WatermarkState } from "../domain/watermark.ts";
 import { rollupProjection } from "../projections/rollup.ts";
 import {
@@ -32,6 +33,9 @@ export interface RollupCompactorOptions {
   readonly store: AnalyticsStore;
   /** The rollup projector's consumer group, whose journal holds its watermarks. */
   readonly consumer: string;
+  /** The log and samples topic the projector consumes, for the group's committed offsets. */
+  readonly log: CommandLog;
+  readonly topic: string;
   /** Partitions of the samples topic: a tenant's day is closed once closed in all of them. */
   readonly partitions: number;
   readonly intervalMs: number;
@@ -102,10 +106,16 @@ export class RollupCompactor {
   async #compact(): Promise<number> {
     const { store, partitions, retentionDays } = this.options;
     const now = (this.options.now ?? Date.now)();
-    const journaled = await this.#journal.newestStates();
+    // The newest plan's state after it once its batch is committed (its writes are in);
+    // before it while it may still be on its way in.
+    const [journaled, offsets] = await Promise.all([
+      this.#journal.newest(),
+      this.options.log.offsets(this.options.topic, this.options.consumer),
+    ]);
+    const committed = new Map(offsets.map((o) => [o.partition, o.committed ?? 0]));
     const states: ReadonlyMap<string, WatermarkState>[] = journaled
       .filter((j) => j.partition < partitions)
-      .map((j) => this.#decode(j.state));
+      .map((j) => this.#decode((committed.get(j.partition) ?? 0) > j.last ? j.after : j.before));
     const closed = closedThrough(states, partitions);
     if (closed.size === 0) return 0;
     const marks = new Map(

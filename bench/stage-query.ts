@@ -14,7 +14,7 @@
  * 1. one series over 1 hour: `bench_cpu{host="h42"}`, range 1 h, step 60 s;
  * 2. `avg by (region) (bench_cpu)` over every series, range 1 h, step 60 s (raw);
  * 3. 30 days × all hourly series by region at step 1 h: Lookout's `POST /v1/query`
- *    (`agg: avg, by: [region]`, answered from the 1h rollups) beside VictoriaMetrics'
+ *    (`agg: avg, by: [region]`, answered from the 1h tier's packed days, once packed) beside VictoriaMetrics'
  *    `avg by (region) (avg_over_time(bench_hourly[1h]))`.
  */
 import { join } from "node:path";
@@ -117,6 +117,18 @@ async function load(
   }
 }
 
+/** Waits until the 1h tier's closed days are packed (the 30 loaded days before today). */
+async function packedDays(lookout: string, days: number): Promise<void> {
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const text = await (await fetch(`${lookout}/metrics`)).text();
+    const packed = Number(/^lookout_rollup_packed_days_total(?:\{\})? (\d+)/m.exec(text)?.[1] ?? 0);
+    if (packed >= days) return;
+    if (Date.now() > deadline) throw new Error(`only ${packed} of ${days} days packed after 180 s`);
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
 async function projectionLag(lookout: string): Promise<number> {
   const text = await (await fetch(`${lookout}/metrics`)).text();
   return [...text.matchAll(/^lookout_projection_lag_records\{[^}]*\} (\d+)/gm)].reduce(
@@ -164,6 +176,8 @@ async function main(): Promise<void> {
     LOOKOUT_RAW_RETENTION_DAYS: "32",
     LOOKOUT_QUERY_CACHE_ENTRIES: "0",
     LOOKOUT_QUERY_MAX_SERIES: "200000",
+    // Packs the loaded days within seconds instead of the default 5 minutes.
+    LOOKOUT_ROLLUP_PACK_INTERVAL_SECONDS: "5",
   }, join(dir, "lookout.log"));
   const vm = spawn(
     "victoria-metrics",
@@ -191,6 +205,7 @@ async function main(): Promise<void> {
     await load("bench_hourly", ROLLUP_SERIES, hourlyTimes, lookoutUrl, vmUrl);
     await load("bench_cpu", SERIES, rawTimes, lookoutUrl, vmUrl);
     while (await projectionLag(lookoutUrl) > 0) await new Promise((r) => setTimeout(r, 500));
+    await packedDays(lookoutUrl, 30);
     await (await fetch(`${vmUrl}/internal/force_flush`)).text();
     console.log(
       `query: loaded ${SERIES} × ${rawTimes.length} raw and ${ROLLUP_SERIES} × ${hourlyTimes.length} hourly samples in ${

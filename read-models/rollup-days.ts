@@ -7,8 +7,9 @@
  * A day is packed for a tenant once no sample of that day can still change its buckets:
  * the rollup projection's watermark for the tenant has passed the day's end in every
  * partition of the log (a later sample of that day is late, kept in `late_samples` and
- * out of both tiers). The watermarks are read from the projection's journal, as of the
- * newest journaled batch's start, so a batch still being written cannot add to a day
+ * out of both tiers). The watermarks are read from the projection's journal: per
+ * partition the state after its newest journaled batch once that batch is committed,
+ * the state before it otherwise, so a batch still being written cannot add to a day
  * judged closed. `rollup_1h_compacted` records per tenant the day up to which rows are
  * packed; queries read packed rows before it and `rollup_1h` from it on.
  *
