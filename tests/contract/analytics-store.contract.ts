@@ -53,10 +53,12 @@ export function analyticsStoreContract(name: string, factory: AnalyticsStoreFact
       "SELECT name FROM system.tables WHERE database = currentDatabase() AND endsWith(name, {suffix:String}) ORDER BY name",
       { suffix },
     );
-    assert.deepEqual(tables.map((t) => t.name.slice(0, -suffix.length)), [
+    assert.deepEqual(tables.map((t) => t.name.slice(0, -suffix.length)).sort(), [
       "late_samples",
       "projection_progress",
       "rollup_1h",
+      "rollup_1h_compacted",
+      "rollup_1h_days",
       "rollup_1m",
       "samples",
       "series",
