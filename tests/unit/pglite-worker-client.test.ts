@@ -32,3 +32,9 @@ Deno.test("PGlite in a Worker: a unique violation surfaces code 23505", async ()
     await close();
   }
 });
+
+Deno.test("PGlite in a Worker: a query after close rejects", async () => {
+  const { db, close } = await startPgliteWorker(undefined);
+  await close();
+  await assert.rejects(db.query("SELECT 1"), /closed/);
+});
