@@ -88,7 +88,19 @@ class WorkerPort {
     });
   }
 
+  #ended = false;
+
+  /** Rejects what is pending and every later call. */
+  end(): void {
+    this.#ended = true;
+    for (const pending of this.#pending.values()) {
+      pending.reject(new Error("PGlite worker: the database is closed"));
+    }
+    this.#pending.clear();
+  }
+
   call<T>(body: RequestBody): Promise<T> {
+    if (this.#ended) return Promise.reject(new Error("PGlite worker: the database is closed"));
     const id = this.#next++;
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
@@ -197,6 +209,7 @@ export async function startPgliteWorker(dataDir: string | undefined): Promise<Pg
         new Promise((resolve) => timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)),
       ]);
       clearTimeout(timer);
+      port.end();
       thread.terminate();
     },
   };
