@@ -437,6 +437,7 @@ async function main(): Promise<void> {
       ? {
         store,
         catalog: seriesIndex?.index,
+        head: recentSamples,
         limits: {
           maxSeries: config.LOOKOUT_QUERY_MAX_SERIES,
           maxPointsPerSeries: config.LOOKOUT_QUERY_MAX_POINTS,

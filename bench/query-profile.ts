@@ -10,8 +10,11 @@
  * also runs without it, interleaved, as the peer that shows what FINAL costs, and with
  * `--repeats P` again after P % of the raw samples were written a second time.
  *
- * `deno run -A bench/query-profile.ts [--series 10000] [--runs 5] [--repeats 1] [--keep DIR]`
- * (`--keep` reuses a data directory left by an earlier run with the same `--series`).
+ * The 1h tier's days before today are packed, as the compactor packs closed days.
+ *
+ * `deno run -A bench/query-profile.ts [--series 10000] [--runs 5] [--repeats 1] [--keep DIR] [--case TEXT]`
+ * (`--keep` reuses a data directory left by an earlier run with the same `--series`;
+ * `--case` runs only the queries whose name holds TEXT).
  */
 import process from "node:process";
 import { join } from "node:path";
@@ -21,6 +24,7 @@ import { clickHouseSource } from "../read-models/promql/selector-sql.ts";
 import { rangeQuery } from "../read-models/promql/run-query.ts";
 import { runSampleQuery, type SampleQuery } from "../read-models/sample-query.ts";
 import { ensureSchema } from "../read-models/schema.ts";
+import { MARK_SQL, MARKS_SQL, PACK_SQL } from "../read-models/rollup-days.ts";
 import { SeriesIndex } from "../read-models/series-index.ts";
 import { loadSeriesCatalog } from "../read-models/series-table-catalog.ts";
 import type { SeriesCatalog } from "../domain/ports/series-catalog.ts";
@@ -79,6 +83,17 @@ async function load(store: AnalyticsStore, now: number): Promise<void> {
   for (const table of ["samples", "series", "rollup_1h", "rollup_1m"]) {
     await store.command(`OPTIMIZE TABLE ${table} FINAL`);
   }
+}
+
+/** Packs the 1h tier's days before today, as the compactor does once they are closed. */
+async function pack(store: AnalyticsStore, now: number): Promise<void> {
+  const marks = await store.query<{ tenant: string }>(MARKS_SQL);
+  if (marks.some((m) => m.tenant === "bench")) return;
+  const through = Math.floor(now / DAY) * DAY;
+  const params = { tenant: "bench", from: through - 31 * DAY, to: through, through, packed: now };
+  await store.command(PACK_SQL, params);
+  await store.command("OPTIMIZE TABLE rollup_1h_days FINAL");
+  await store.command(MARK_SQL, params);
 }
 
 /** The store with the CPU of each query statement recorded under its first words. */
@@ -168,6 +183,7 @@ async function main(): Promise<void> {
     await Deno.writeTextFile(join(dir, "now"), String(now));
     console.log(`loaded ${SERIES} series in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }
+  await pack(store, now);
   const limits = { maxSeries: 1_000_000, maxSamples: 1e10, maxExecutionSeconds: 120, maxPoints: 11_000 };
   // Each case runs with selectors resolved by the series table and by the in-process index.
   const index = new SeriesIndex();
@@ -185,7 +201,7 @@ async function main(): Promise<void> {
       maxPointsPerSeries: 11_000,
       maxSeries: 1_000_000,
       maxExecutionSeconds: 120,
-    }, catalog);
+    }, { catalog });
   const cases: [string, Run][] = [
     ['bench_cpu{host="h42"}, 1 h, step 60 s', promql('bench_cpu{host="h42"}', HOUR, 60_000)],
     ["avg by (region) (bench_cpu), 1 h, step 60 s", promql("avg by (region) (bench_cpu)", HOUR, 60_000)],
@@ -218,7 +234,8 @@ async function main(): Promise<void> {
     ],
   ];
   console.log(`load average ${Deno.loadavg()[0].toFixed(1)}`);
-  const variants = cases.flatMap(([n, r]) =>
+  const only = argValue(args, "--case");
+  const variants = cases.filter(([n]) => only === undefined || n.includes(only)).flatMap(([n, r]) =>
     [[`${n} [series table]`, r], [`${n} [series index]`, (s: AnalyticsStore) => r(s, index)]] as [
       string,
       Run,

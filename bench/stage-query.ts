@@ -16,6 +16,8 @@
  * 3. 30 days × all hourly series by region at step 1 h: Lookout's `POST /v1/query`
  *    (`agg: avg, by: [region]`, answered from the 1h tier's packed days, once packed) beside VictoriaMetrics'
  *    `avg by (region) (avg_over_time(bench_hourly[1h]))`.
+ *
+ * `--keep` leaves both servers' data directories in `bench/.work/` for a profile.
  */
 import { join } from "node:path";
 import { argValue, cpuSeconds, describeMachine, workDir, writeResult } from "./proc.ts";
@@ -306,7 +308,8 @@ async function main(): Promise<void> {
     });
   } finally {
     await Promise.all([lookout.stop(), vm.stop()]);
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    if (args.includes("--keep")) console.log(`data kept in ${dir}`);
+    else await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
 

@@ -11,7 +11,8 @@
 import type { AnalyticsStore, QueryParams } from "../domain/ports/analytics-store.ts";
 import type { AlertRule } from "../domain/alerting/rule.ts";
 import type { Matcher } from "./promql/ast.ts";
-import { groupIndex, idList, matchedSeries } from "./promql/matched-series.ts";
+import { matchedSeries } from "./promql/matched-series.ts";
+import { namedScope, withClause } from "./promql/series-scope.ts";
 import { QUERY_SETTINGS } from "./promql/selector-sql.ts";
 import { rollupAggregate } from "./sample-query.ts";
 
@@ -42,15 +43,12 @@ export async function ruleWindow(
   });
   if (matched.ids.length > MAX_SERIES) throw new Error(`more than ${MAX_SERIES} series match`);
   if (matched.ids.length === 0) return [];
-  const { groups, groupOf } = groupIndex(matched, rule.by);
-  const ids = idList(matched);
   const params: QueryParams = { tenant, from, to };
+  const scope = namedScope(matched, rule.by, params);
   const rows = await store.query<{ g: number | string; v: number | string }>(
-    `SELECT transform(r.series_id, [${ids}], [${groupOf.join(",")}], 0) AS g, ${
-      rollupAggregate(rule.agg)
-    } AS v
+    `${withClause(scope.with)}SELECT ${scope.group("r.series_id")} AS g, ${rollupAggregate(rule.agg)} AS v
       FROM rollup_1m AS r
-      WHERE r.tenant = {tenant:String} AND r.series_id IN (${ids})
+      WHERE r.tenant = {tenant:String} AND ${scope.filter("r.series_id")}
         AND r.bucket >= toDateTime(intDiv({from:Int64}, 1000)) AND r.bucket < toDateTime(intDiv({to:Int64}, 1000))
       GROUP BY g`,
     params,
@@ -58,6 +56,6 @@ export async function ruleWindow(
   );
   return rows.map((row) => {
     const value = typeof row.v === "number" ? row.v : Number(row.v);
-    return { labels: groups[Number(row.g)], value: Number.isFinite(value) ? value : undefined };
+    return { labels: scope.groups[scope.resolve(row.g)], value: Number.isFinite(value) ? value : undefined };
   });
 }

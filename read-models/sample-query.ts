@@ -20,9 +20,17 @@ import { sketchQuantileSql } from "./sketch-sql.ts";
 import type { SeriesCatalog } from "../domain/ports/series-catalog.ts";
 import type { Matcher } from "./promql/ast.ts";
 import { matchedSeries } from "./promql/matched-series.ts";
-import { filteredScope, namedScope, type SeriesScope, WIDE_SERIES } from "./promql/series-scope.ts";
+import {
+  filteredScope,
+  namedScope,
+  type SeriesScope,
+  WIDE_SERIES,
+  withClause,
+} from "./promql/series-scope.ts";
 import { QUERY_SETTINGS } from "./promql/selector-sql.ts";
 import { DAY_MS, PACKED_AGGREGATIONS, packedBoundarySql, packedPartSql } from "./rollup-days.ts";
+import type { RecentSamples } from "./recent-samples.ts";
+import { recentTail } from "./recent-tail.ts";
 
 /** Series one query may look up before its groups are counted against `maxSeries`. */
 const MAX_MATCHED_SERIES = 1_000_000;
@@ -191,13 +199,21 @@ interface Row {
   readonly v: number | string;
 }
 
+/** What answers a query besides the store, where this process holds it. */
+export interface QuerySources {
+  /** Resolves the query's series; the `series` table answers what it hands back. */
+  readonly catalog?: SeriesCatalog;
+  /** Answers the raw part when it holds every sample of the tenant in its range. */
+  readonly head?: RecentSamples;
+}
+
 export async function runSampleQuery(
   store: AnalyticsStore,
   tenant: string,
   q: SampleQuery,
   ctx: RouteContext,
   limits: QueryLimits = defaultQueryLimits,
-  catalog?: SeriesCatalog,
+  { catalog, head }: QuerySources = {},
 ): Promise<QueryResult> {
   validate(q);
   const plan: Route = route(q, ctx);
@@ -209,46 +225,66 @@ export async function runSampleQuery(
   }
   const settings = { ...QUERY_SETTINGS, max_execution_time: limits.maxExecutionSeconds };
   // Series seen in the range; the lookup asks only for the labels the groups need. With
-  // groups, a selection past WIDE_SERIES is not read out: its filter goes into the statement.
+  // groups, a selection past WIDE_SERIES is not read out of the series table: its filter
+  // goes into the statement.
   const matched = await matchedSeries(store, tenant, matchersOf(q), plan.from, plan.to, {
     cap: q.by === undefined ? MAX_MATCHED_SERIES : WIDE_SERIES + 1,
+    listCap: MAX_MATCHED_SERIES,
     labels: q.by,
     settings,
     catalog,
   });
   if (matched.total === 0) return result(plan, []);
   const params: QueryParams = { tenant, step: plan.step };
-  const scope = q.by !== undefined && matched.total > WIDE_SERIES
+  const scope = q.by !== undefined && matched.ids.length < matched.total
     ? filteredScope({ tenant, matchers: matchersOf(q), from: plan.from, to: plan.to, by: q.by, params })
-    : namedScope(matched, q.by);
+    : namedScope(matched, q.by, params);
   const parts: string[] = [];
+  const declared = [...scope.with];
   const rollupTo = plan.rawFrom ?? plan.to;
   if (plan.tier !== "raw" && rollupTo > plan.from) {
     // Closed days of the 1h tier come from their packed rows, up to a step-aligned
     // boundary; the 1h buckets from there on.
     const packed = plan.tier === "1h" && PACKED_AGGREGATIONS.has(q.agg) && plan.from < ctx.now - DAY_MS;
-    const boundary = packed ? packedBoundarySql("tenant", "step") : undefined;
-    if (boundary !== undefined) {
+    if (packed) {
+      declared.push(`${packedBoundarySql("tenant", "step")} AS packed_boundary`);
       parts.push(packedPartSql({
         agg: q.agg,
         group: scope.group,
         label: scope.label,
         filter: scope.filter,
-        before: `least(${boundary}, {packedTo:Int64})`,
+        before: "least(packed_boundary, {packedTo:Int64})",
         params: Object.assign(params, { packedTo: rollupTo }),
         from: plan.from,
       }));
     }
-    parts.push(tierSql(q, plan.tier, plan.from, rollupTo, scope, params, boundary));
+    parts.push(
+      tierSql(q, plan.tier, plan.from, rollupTo, scope, params, packed ? "packed_boundary" : undefined),
+    );
   }
-  if (plan.tier === "raw" || plan.rawFrom !== undefined) {
-    parts.push(tierSql(q, "raw", plan.tier === "raw" ? plan.from : plan.rawFrom!, plan.to, scope, params));
+  const rawFrom = plan.tier === "raw" ? plan.from : plan.rawFrom;
+  // The raw part from the head when it holds the range and the scope names the series;
+  // its buckets follow every other part's.
+  const tail = rawFrom !== undefined && head?.covers(tenant, rawFrom - 1) && scope.groupOf !== undefined
+    ? recentTail(head, tenant, {
+      ids: matched.ids,
+      groupOf: scope.groupOf,
+      agg: q.agg,
+      quantile: QUANTILE[q.agg],
+      from: rawFrom,
+      to: plan.to,
+      step: plan.step,
+    })
+    : undefined;
+  if (rawFrom !== undefined && tail === undefined) {
+    parts.push(tierSql(q, "raw", rawFrom, plan.to, scope, params));
   }
-  const rows = await store.query<Row>(
-    `SELECT g, t, v FROM (${parts.join("\nUNION ALL\n")}) ORDER BY t`,
+  const stored = parts.length === 0 ? [] : await store.query<Row>(
+    `${withClause(declared)}SELECT g, t, v FROM (${parts.join("\nUNION ALL\n")}) ORDER BY t`,
     params,
     settings,
   );
+  const rows: readonly Row[] = tail === undefined ? stored : [...stored, ...tail];
   const series = new Map<number, { labels: Record<string, string>; points: [number, PointValue][] }>();
   for (const row of rows) {
     const g = scope.resolve(row.g);
@@ -277,7 +313,10 @@ function result(plan: Route, series: QueryResult["series"]): QueryResult {
 }
 
 function pointValue(v: number | string): PointValue {
-  if (typeof v === "number") return v;
+  if (typeof v === "number") {
+    if (Number.isFinite(v)) return v;
+    return Number.isNaN(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf";
+  }
   if (v === "nan" || v === "-nan") return "NaN";
   if (v === "inf" || v === "+inf") return "+Inf";
   if (v === "-inf") return "-Inf";

@@ -49,6 +49,9 @@ export function openClickHouseStore(options: ClickHouseStoreOptions): AnalyticsS
     password: options.password,
     database: options.database,
     request_timeout: 120_000,
+    // A statement naming a wide selection binds its ids as one parameter; past the URL's
+    // budget the client sends the parameters in a multipart body instead.
+    use_multipart_params_auto: true,
   });
   return new ClickHouseStore(client, { kind: "body" });
 }

@@ -11,12 +11,15 @@ import type { SeriesCatalog } from "../../domain/ports/series-catalog.ts";
 import { findSeries, labelNames, labelValues } from "../../read-models/discovery.ts";
 import type { RouteContext } from "../../read-models/resolution.ts";
 import { AGGREGATIONS, type QueryLimits, runSampleQuery } from "../../read-models/sample-query.ts";
+import type { RecentSamples } from "../../read-models/recent-samples.ts";
 import type { TenantEnv } from "./app.ts";
 
 export interface QueryOptions {
   readonly store: AnalyticsStore;
   /** Resolves the series of a query in the process; the `series` table answers what it hands back. */
   readonly catalog?: SeriesCatalog;
+  /** The head of recent samples this process's raw projection feeds, for the raw part of queries. */
+  readonly head?: RecentSamples;
   readonly limits: QueryLimits;
   readonly context: () => RouteContext;
 }
@@ -69,7 +72,7 @@ export function queryRoutes(options: QueryOptions): Hono<TenantEnv> {
       body,
       options.context(),
       options.limits,
-      options.catalog,
+      { catalog: options.catalog, head: options.head },
     );
     return c.json(result);
   });

@@ -16,7 +16,7 @@ import type { SeriesCatalog } from "../../domain/ports/series-catalog.ts";
 import type { Matcher } from "./ast.ts";
 import { LimitExceeded } from "../../domain/errors.ts";
 import { matchedSeries } from "./matched-series.ts";
-import { filteredScope, namedScope, WIDE_SERIES } from "./series-scope.ts";
+import { filteredScope, namedScope, WIDE_SERIES, withClause } from "./series-scope.ts";
 import { QUERY_SETTINGS, sampleValue } from "./selector-sql.ts";
 import { newSeries, type StepSeries } from "./values.ts";
 
@@ -75,6 +75,7 @@ export async function aggregateInstant(
   const own = { ...QUERY_SETTINGS, ...settings };
   const matched = await matchedSeries(store, tenant, request.matchers, from, to, {
     cap: Math.min(maxSeries, WIDE_SERIES) + 1,
+    listCap: maxSeries + 1,
     labels: request.by.filter((name) => name !== "__name__"),
     settings: own,
     catalog,
@@ -94,13 +95,13 @@ export async function aggregateInstant(
     steps: request.count,
     lookback: request.lookbackMs,
   };
-  const scope = matched.total > WIDE_SERIES
+  const scope = matched.ids.length < matched.total
     ? filteredScope({ tenant, matchers: request.matchers, from, to, by: request.by, params })
-    : namedScope(matched, request.by);
+    : namedScope(matched, request.by, params);
   // Per series, its samples sorted by time, each paired with the next one's time: a
   // sort of a few hundred values per series where a window function sorted them all.
   const rows = await store.query<{ g: unknown; k: number; v: number | string }>(
-    `SELECT ${scope.label("gi")} AS g, k, ${aggregateSql(request.op)} AS v
+    `${withClause(scope.with)}SELECT ${scope.label("gi")} AS g, k, ${aggregateSql(request.op)} AS v
      FROM (
        SELECT gi, sid, p.1.2 AS value, p.1.1 AS t,
          p.2 AS next, bitAnd(reinterpretAsUInt64(value), 0xfff7ffffffffffff) = 0x7ff0000000000002 AS stale

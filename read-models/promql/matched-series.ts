@@ -1,14 +1,14 @@
 /**
  * The series a selector matches, looked up once per selector in the `series` table
  * (one row per series and day, hence the `GROUP BY`), before any sample is read. The
- * samples statement then names the ids as a literal `IN` list, which ClickHouse turns
- * into a primary-key range per series of `samples` (ordered by tenant, series_id, ts),
- * instead of evaluating the label filters over the series table a second time and
- * joining the labels back onto every sample.
+ * samples statement then names the ids in a set bound as a parameter, which
+ * ClickHouse turns into a primary-key range per series of `samples` (ordered by tenant,
+ * series_id, ts), instead of evaluating the label filters over the series table a
+ * second time and joining the labels back onto every sample.
  *
  * @example
  * const matched = await matchedSeries(store, "acme", matchers, from, to, { cap: 10_001 });
- * const sql = `… WHERE series_id IN (${idList(matched)}) …`;
+ * const sql = `… WHERE has(${bindIds(matched, params)}, series_id) …`;
  */
 import type { AnalyticsStore, QueryParams } from "../../domain/ports/analytics-store.ts";
 import type { CatalogSeries, SeriesCatalog } from "../../domain/ports/series-catalog.ts";
@@ -28,6 +28,11 @@ export interface MatchedSeries {
 export interface MatchOptions {
   /** At most this many rows come back; callers ask for one over their limit to detect it. */
   readonly cap: number;
+  /**
+   * At most this many of a catalog's series are kept (default `cap`): its answer is in
+   * memory already, so a selection too wide to read out of the table can still be named.
+   */
+  readonly listCap?: number;
   /** Only these labels of each series (`__name__` is always in `names`). */
   readonly labels?: readonly string[];
   readonly settings?: Record<string, string | number>;
@@ -51,7 +56,7 @@ export async function matchedSeries(
   options: MatchOptions,
 ): Promise<MatchedSeries> {
   const found = await options.catalog?.match(tenant, matchers, from, to);
-  if (found !== undefined) return fromCatalog(found, options);
+  if (found !== undefined) return fromCatalog(found, options.listCap ?? options.cap, options.labels);
   const params: QueryParams = { cap: options.cap };
   const where = seriesWhere(tenant, matchers, from, to, params);
   // Only the labels an aggregation groups by: a whole Map per series is most of the bytes.
@@ -76,9 +81,12 @@ export async function matchedSeries(
   };
 }
 
-function fromCatalog(found: readonly CatalogSeries[], options: MatchOptions): MatchedSeries {
-  const kept = found.length > options.cap ? found.slice(0, options.cap) : found;
-  const only = options.labels;
+function fromCatalog(
+  found: readonly CatalogSeries[],
+  cap: number,
+  only: readonly string[] | undefined,
+): MatchedSeries {
+  const kept = found.length > cap ? found.slice(0, cap) : found;
   return {
     ids: kept.map((s) => s.id),
     names: kept.map((s) => s.metric),
@@ -91,12 +99,26 @@ function fromCatalog(found: readonly CatalogSeries[], options: MatchOptions): Ma
   };
 }
 
-/** The ids as an SQL list; each is checked to be digits, so nothing else reaches the statement. */
-export function idList(matched: MatchedSeries): string {
+/**
+ * Binds the ids as the parameter `series_ids` and returns the expression of their
+ * `Array(UInt64)`. The list travels as one JSON string read by `JSONExtract`: a
+ * constant array, whether a literal or a parameter of array type, costs the engine
+ * 0.5–1 µs per element to analyse, about 5 ms for 10,000 ids each time it appears,
+ * where the string costs one vectorised parse. Each id is checked to be digits.
+ */
+export function bindIds(matched: MatchedSeries, params: QueryParams): string {
   for (const id of matched.ids) {
     if (!/^\d{1,20}$/.test(id)) throw new Error(`series id ${JSON.stringify(id)} is not a UInt64`);
   }
-  return matched.ids.join(",");
+  params.series_ids = `[${matched.ids.join(",")}]`;
+  return "JSONExtract({series_ids:String}, 'Array(UInt64)')";
+}
+
+/** Indexes of the ids in ascending order of their UInt64 values: decimal ids order by length, then text. */
+export function ascendingIds(ids: readonly string[]): number[] {
+  return Array.from(ids.keys()).sort((a, b) =>
+    ids[a].length - ids[b].length || (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0)
+  );
 }
 
 /**

@@ -20,7 +20,7 @@ import type { RecentSamples } from "../recent-samples.ts";
 import type { InstantAggregate } from "./aggregate-sql.ts";
 import type { Matcher } from "./ast.ts";
 import type { SampleSource } from "./evaluate.ts";
-import { groupIndex, type MatchedSeries, matchedSeries } from "./matched-series.ts";
+import { ascendingIds, groupIndex, type MatchedSeries, matchedSeries } from "./matched-series.ts";
 import { QUERY_SETTINGS, type SelectLimits } from "./selector-sql.ts";
 import { StepAggregate } from "./step-aggregate.ts";
 import { SampleBuffer } from "../series-chunks.ts";
@@ -127,23 +127,13 @@ function aggregated(
   const { groups, groupOf } = groupIndex(matched, request.by);
   const steps = new StepAggregate(request.op, groups.length, request);
   const buffer = new SampleBuffer();
-  for (const i of byId(matched.ids, request.op === "sum" || request.op === "avg")) {
+  // Sums are taken in series order on both paths (aggregate-sql.ts).
+  const ordered = request.op === "sum" || request.op === "avg";
+  for (const i of ordered ? ascendingIds(matched.ids) : matched.ids.keys()) {
     const n = head.series(tenant, matched.ids[i])?.read(from, to, buffer) ?? 0;
     if (n === 0) continue;
     read(n);
     steps.add(groupOf[i], buffer.t, buffer.v, buffer.stale, n);
   }
   return steps.series(groups);
-}
-
-/**
- * Indexes of the series, in ascending order of their ids when `ordered`: sums are taken
- * in series order on both paths (aggregate-sql.ts). Decimal ids order by length, then text.
- */
-function byId(ids: readonly string[], ordered: boolean): number[] {
-  const order = Array.from(ids.keys());
-  if (!ordered) return order;
-  return order.sort((a, b) =>
-    ids[a].length - ids[b].length || (ids[a] < ids[b] ? -1 : ids[a] > ids[b] ? 1 : 0)
-  );
 }

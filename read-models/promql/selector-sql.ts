@@ -24,8 +24,7 @@ import type { Matcher } from "./ast.ts";
 import type { SampleSource } from "./evaluate.ts";
 import type { RawSeries } from "./values.ts";
 import { aggregateInstant } from "./aggregate-sql.ts";
-import { idList, matchedSeries } from "./matched-series.ts";
-import { WIDE_SERIES } from "./series-scope.ts";
+import { bindIds, matchedSeries } from "./matched-series.ts";
 
 export interface SelectLimits {
   /** Series one selector may match. */
@@ -118,10 +117,8 @@ export function clickHouseSource(
       }
       if (matched.ids.length === 0) return [];
       const params: QueryParams = { tenant, from, to, budget: limits.maxSamples - samplesRead };
-      // Each series' labels are needed here, so they are read out; only the id list is not written back.
-      const ids = matched.ids.length > WIDE_SERIES
-        ? `SELECT series_id FROM series WHERE ${seriesWhere(tenant, matchers, from, to, params)}`
-        : idList(matched);
+      // Each series' labels are needed here, so every id is at hand and named.
+      const ids = bindIds(matched, params);
       // Arrays are sorted by time here because groupArray keeps no order across threads.
       const rows = await store.query<SelectedRow>(
         `SELECT toString(series_id) AS id,
@@ -130,7 +127,7 @@ export function clickHouseSource(
            arraySort((s, k) -> k, groupArray(toUInt8(bitAnd(reinterpretAsUInt64(value), 0xfff7ffffffffffff)
              = 0x7ff0000000000002)), groupArray(ts)) AS s
          FROM (SELECT series_id, ts, value FROM samples FINAL
-               WHERE tenant = {tenant:String} AND series_id IN (${ids})
+               WHERE tenant = {tenant:String} AND has(${ids}, series_id)
                  AND ts > fromUnixTimestamp64Milli({from:Int64}) AND ts <= fromUnixTimestamp64Milli({to:Int64})
                LIMIT {budget:UInt64} + 1)
          GROUP BY series_id`,

@@ -1,27 +1,27 @@
 /**
  * How a samples or rollup statement names the series it reads and the group each one
- * belongs to. A narrow selection (up to `WIDE_SERIES` series) names them: a literal id
- * list, which ClickHouse turns into one primary-key range per series, and a `transform`
- * from id to group index. Past that, reading every id out of the engine and writing it
- * back twice costs more than the statement itself (a count over 100k series spent 2–3
- * CPU-s on its lists), so a wide selection keeps the label filter inside the statement:
- * a semi-join on the `series` table for the filter, and the id → group map built by the
- * engine from the same rows.
+ * belongs to. A selection whose ids are all at hand names them: an id set bound as a
+ * parameter, which ClickHouse turns into one primary-key range per series, and a
+ * `transform` from id to group index over the same array. The in-process series index
+ * hands every id over; the `series` table, up to `WIDE_SERIES`. Past that, reading every
+ * id out of the engine costs more than the statement itself, so a wide selection the
+ * table answers keeps the label filter inside the statement: a semi-join on the `series`
+ * table for the filter, and the id → group map built by the engine from the same rows.
  *
  * @example
- * const scope = matched.total > WIDE_SERIES
+ * const scope = matched.ids.length < matched.total
  *   ? filteredScope({ tenant, matchers, from, to, by, params })
- *   : namedScope(matched, by);
- * const sql = `SELECT ${scope.group("r.series_id")} AS gi, ${scope.label("gi")} AS g, …
+ *   : namedScope(matched, by, params);
+ * const sql = `${withClause(scope.with)}SELECT ${scope.group("r.series_id")} AS gi, ${scope.label("gi")} AS g, …
  *   FROM samples AS r WHERE ${scope.filter("r.series_id")} … GROUP BY gi, …`;
  * const labels = scope.groups[scope.resolve(row.g)];
  */
 import type { QueryParams } from "../../domain/ports/analytics-store.ts";
 import type { Matcher } from "./ast.ts";
-import { groupIndex, Grouping, idList, type MatchedSeries } from "./matched-series.ts";
+import { bindIds, groupIndex, Grouping, type MatchedSeries } from "./matched-series.ts";
 import { seriesWhere } from "./selector-sql.ts";
 
-/** Series a statement names one by one; a selection past this pushes its filter down. */
+/** Series a lookup in the `series` table reads out; a selection past this pushes its filter down. */
 export const WIDE_SERIES = 4_096;
 
 /** The matchers and range a wide selection re-applies inside the statement. */
@@ -36,26 +36,41 @@ export interface WideSelection {
 }
 
 export interface SeriesScope {
+  /**
+   * Items of the statement's leading `WITH` (see `withClause`): the id set and group map
+   * as constants declared once, which every part and subquery of the statement reads by
+   * name, where each spelled-out copy would cost its own evaluation.
+   */
+  readonly with: readonly string[];
   /** A condition on the series id column. */
   filter(column: string): string;
   /** The expression of a series' group number, to group by. */
   group(column: string): string;
   /** What a row carries out for its group number: the number itself, or the group's label values. */
   label(group: string): string;
+  /** Each matched series' group index, in the order of the matched ids, when the scope names them. */
+  readonly groupOf?: readonly number[];
   /** Labels of each group met so far, indexed by `resolve`. */
   readonly groups: readonly Record<string, string>[];
   /** The index in `groups` of a row's group value. */
   resolve(g: unknown): number;
 }
 
-/** The narrow scope: the matched ids named in the statement. */
-export function namedScope(matched: MatchedSeries, by: readonly string[] | undefined): SeriesScope {
+/** The named scope: every matched id, and its group, bound as parameters of the statement. */
+export function namedScope(
+  matched: MatchedSeries,
+  by: readonly string[] | undefined,
+  params: QueryParams,
+): SeriesScope {
   const { groups, groupOf } = groupIndex(matched, by);
-  const ids = idList(matched);
+  const ids = bindIds(matched, params);
+  params.series_groups = `[${groupOf.join(",")}]`;
   return {
-    filter: (column) => `${column} IN (${ids})`,
-    group: (column) => `transform(${column}, [${ids}], [${groupOf.join(",")}], 0)`,
+    with: [`${ids} AS scope_ids`, "JSONExtract({series_groups:String}, 'Array(UInt32)') AS scope_groups"],
+    filter: (column) => `has(scope_ids, ${column})`,
+    group: (column) => `transform(${column}, scope_ids, scope_groups, 0)`,
     label: (group) => group,
+    groupOf,
     groups,
     resolve: (g) => Number(g),
   };
@@ -81,10 +96,16 @@ export function filteredScope(selection: WideSelection): SeriesScope {
           FROM (SELECT series_id AS id, ${key} AS k FROM series WHERE ${where} GROUP BY series_id)))`;
   const grouping = new Grouping(by);
   return {
+    with: [`${groups} AS scope_map`],
     filter: (column) => `${column} IN (SELECT series_id FROM series WHERE ${where})`,
-    group: (column) => `transform(${column}, ${groups}.1, ${groups}.2, 0)`,
-    label: (group) => `${groups}.3[${group}]`,
+    group: (column) => `transform(${column}, scope_map.1, scope_map.2, 0)`,
+    label: (group) => `scope_map.3[${group}]`,
     groups: grouping.groups,
     resolve: (g) => grouping.indexOf(JSON.parse(String(g))),
   };
+}
+
+/** A statement's leading `WITH` of these items, or nothing without any. */
+export function withClause(items: readonly string[]): string {
+  return items.length === 0 ? "" : `WITH ${items.join(",\n  ")}\n`;
 }

@@ -1,10 +1,11 @@
 /**
- * A selection of more than WIDE_SERIES series is answered with its label filter inside
- * the statement instead of a literal id list; the answers must not change. Given 5,000
- * series of one metric (region = id mod 10, value = (7·id + minute) mod 100, one
- * sample a minute), each wide answer is checked against the formula and against the
- * same group asked for with a region matcher, which selects 500 series and so takes the
- * narrow path.
+ * A selection of more than WIDE_SERIES series the `series` table answers is run with its
+ * label filter inside the statement instead of a bound id set; one the in-process index
+ * answers names every id. The answers must not change. Given 5,000 series of one metric
+ * (region = id mod 10, value = (7·id + minute) mod 100, one sample a minute), each wide
+ * answer is checked against the formula, against the same group asked for with a region
+ * matcher, which selects 500 series and so takes the named path, and against the same
+ * query with the index.
  */
 import assert from "node:assert/strict";
 import { clickHouseSource } from "../../read-models/promql/selector-sql.ts";
@@ -12,6 +13,7 @@ import { rangeQuery } from "../../read-models/promql/run-query.ts";
 import { WIDE_SERIES } from "../../read-models/promql/series-scope.ts";
 import { runSampleQuery, type SampleQuery } from "../../read-models/sample-query.ts";
 import { defaultRetention } from "../../read-models/schema.ts";
+import { SeriesIndex } from "../../read-models/series-index.ts";
 import { sharedStore, uniqueName } from "../support/analytics.ts";
 
 const SERIES = 5_000;
@@ -38,6 +40,18 @@ async function loaded(): Promise<string> {
 }
 
 const tenantReady = loaded();
+
+/** The fixture's series in an in-process index, which hands every id of a selection over. */
+async function indexed(tenant: string): Promise<SeriesIndex> {
+  const index = new SeriesIndex();
+  const series = Array.from({ length: SERIES }, (_, i) => ({
+    id: String(i + 1),
+    metric: "wide_m",
+    labels: { region: `r${(i + 1) % 10}`, host: `h${i + 1}` },
+  }));
+  await index.add(tenant, series, Math.floor(START / 86_400_000));
+  return index;
+}
 const limits = { maxSeries: 10_000, maxSamples: 1e8, maxExecutionSeconds: 60, maxPoints: 11_000 };
 
 Deno.test("the fixture is wide: more series than the narrow path names", () => {
@@ -67,7 +81,17 @@ Deno.test("PromQL avg and count by region over a wide selection equal the formul
   const counted = await run("count(wide_m)");
   assert.ok(counted.resultType === "matrix");
   assert.deepEqual(counted.result[0].values.map(([, v]) => v), r3.values.map(() => String(SERIES)));
+  const index = await indexed(tenant);
+  const named = (q: string) => rangeQuery(clickHouseSource(store, tenant, limits, index), q, range, limits);
+  assert.deepEqual(sortedByRegion(await named("avg by (region) (wide_m)")), sortedByRegion(wide));
+  assert.deepEqual(await named("count(wide_m)"), counted);
 });
+
+function sortedByRegion<T>(answer: T): T {
+  const matrix = answer as { result?: { metric: Record<string, string> }[] };
+  matrix.result?.sort((a, b) => (a.metric.region ?? "").localeCompare(b.metric.region ?? ""));
+  return answer;
+}
 
 Deno.test("a raw matrix over a wide selection reads every series by the pushed-down filter", async () => {
   const tenant = await tenantReady;
@@ -103,4 +127,34 @@ Deno.test("/v1/query count and avg by region over a wide selection equal the for
   assert.equal(wide.series.length, 10);
   const narrow = await query({ agg: "avg", by: ["region"], filters: { region: "r7" } });
   assert.deepEqual(wide.series.find((s) => s.labels.region === "r7"), narrow.series[0]);
+  const index = await indexed(tenant);
+  const statements: string[] = [];
+  const recording: typeof store = Object.create(store);
+  recording.query = (sql, params, settings) => {
+    statements.push(sql);
+    return store.query(sql, params, settings);
+  };
+  const named = await runSampleQuery(
+    recording,
+    tenant,
+    {
+      metric: "wide_m",
+      filters: {},
+      agg: "avg",
+      by: ["region"],
+      from: START,
+      to: END,
+      step: 600_000,
+      resolution: "raw",
+    },
+    ctx,
+    undefined,
+    { catalog: index },
+  );
+  assert.ok(
+    statements.every((sql) => sql.includes("{series_ids:String}") && !sql.includes("FROM series")),
+  );
+  const byRegion = (r: typeof wide) =>
+    [...r.series].sort((a, b) => a.labels.region.localeCompare(b.labels.region));
+  assert.deepEqual(byRegion(named), byRegion(wide));
 });
