@@ -2,15 +2,17 @@
  * The notification outbox on a real PGlite database, with a clock the test moves:
  * incident events staged into notification groups in the projection's transaction, the
  * dispatcher flushing due groups into outbox rows (grouped, with groupWait, groupInterval
- * and repeatInterval), leaving out silenced alerts, and folding a storm into a digest.
+ * and repeatInterval), leaving out silenced alerts, and folding a storm into a digest;
+ * the delivery worker sending what a round queued without reading it back.
  */
 import assert from "node:assert/strict";
+import { DeliveryWorker } from "../../adapters/notifier/delivery-worker.ts";
 import { Dispatcher } from "../../adapters/notifier/dispatcher.ts";
 import { queueNotifications } from "../../adapters/notifier/outbox.ts";
 import { openPglite, type SqlClient } from "../../adapters/postgres/sql-client.ts";
 import type { IncidentEvent } from "../../domain/alerting/incident.ts";
 import type { RuleSpec } from "../../domain/alerting/rule.ts";
-import { CHANNELS_DDL, putChannel } from "../../read-models/channels-table.ts";
+import { CHANNELS_DDL, deleteChannel, putChannel } from "../../read-models/channels-table.ts";
 import { DELIVERIES_DDL, listDeliveries } from "../../read-models/deliveries-table.ts";
 import { applyIncidentEvent, INCIDENTS_DDL } from "../../read-models/incidents-table.ts";
 import { NOTIFY_GROUPS_DDL } from "../../read-models/notify-groups-table.ts";
@@ -223,6 +225,55 @@ Deno.test("outbox: past the tenant's rate, due groups become one digest per chan
     ]);
     assert.equal(new Set(sent.flatMap((s) => s.hosts)).size, 200);
   } finally {
+    await o.sql.close();
+  }
+});
+
+Deno.test("delivery worker: the rows a dispatch round queues are sent in that round, once, with the channel it read", async () => {
+  const o = await openOutbox({});
+  const db = o.sql.drizzle;
+  const sent: { id: string; url: string }[] = [];
+  let rounds = 0;
+  let handed: string[] = [];
+  let worker: DeliveryWorker | undefined;
+  const done = Promise.withResolvers<void>();
+  try {
+    await o.fire("web-1");
+    worker = new DeliveryWorker({
+      db,
+      now: () => o.clock.now,
+      // A round that read the rows back would only come after this poll.
+      pollMs: 60_000,
+      sender: {
+        send(channel, message) {
+          sent.push({ id: message.id, url: channel.url });
+          return Promise.resolve({ kind: "delivered", status: 200 });
+        },
+      },
+      onOutcome: () => done.resolve(),
+      dispatcher: {
+        async dispatch() {
+          rounds++;
+          const queued = await o.dispatcher.dispatch();
+          handed = [...handed, ...queued.map((q) => q.row.id)];
+          // A row read back now would find its channel gone and be dead, not delivered.
+          if (queued.length > 0) await deleteChannel(db, "acme", "c1");
+          return queued;
+        },
+        nextDueAt: () => o.dispatcher.nextDueAt(),
+      },
+    });
+    void worker.start();
+    await done.promise;
+    await worker.stop();
+    assert.equal(handed.length, 1);
+    assert.deepEqual(sent, [{ id: handed[0], url: "http://127.0.0.1:1/hook" }]);
+    const [row] = await listDeliveries(db, "acme");
+    assert.equal(row.status, "delivered");
+    assert.equal(row.attempts, 1);
+    assert.ok(rounds <= 2, `${rounds} rounds`);
+  } finally {
+    await worker?.stop();
     await o.sql.close();
   }
 });

@@ -38,3 +38,56 @@ Deno.test("PGlite in a Worker: a query after close rejects", async () => {
   await close();
   await assert.rejects(db.query("SELECT 1"), /closed/);
 });
+
+Deno.test("PGlite in a Worker: a statement outside an open transaction waits for it and never sees its rows", async () => {
+  const { db, close } = await startPgliteWorker(undefined);
+  try {
+    await db.exec("CREATE TABLE w (id int PRIMARY KEY)");
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => release = resolve);
+    const order: string[] = [];
+    let outside: Promise<number> | undefined;
+    const rolledBack = db.transaction(async (tx) => {
+      await tx.query("INSERT INTO w VALUES (1)");
+      // Asked while the transaction holds the database, on the one connection PGlite has.
+      outside = db.query<{ n: number }>("SELECT count(*)::int AS n FROM w").then((r) => {
+        order.push("outside");
+        return r.rows[0].n;
+      });
+      // The transaction goes on while the outside statement waits.
+      const inside = await tx.query<{ n: number }>("SELECT count(*)::int AS n FROM w");
+      assert.equal(inside.rows[0].n, 1);
+      await held;
+      order.push("rollback");
+      throw new Error("rolled back");
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(order, [], "the outside statement ran while the transaction was open");
+    release();
+    await assert.rejects(rolledBack, /rolled back/);
+    assert.equal(await outside, 0);
+    assert.deepEqual(order, ["rollback", "outside"]);
+  } finally {
+    await close();
+  }
+});
+
+Deno.test("PGlite in a Worker: parsers apply to their types' columns, in object and array rows, nulls kept", async () => {
+  const { db, close } = await startPgliteWorker(undefined);
+  try {
+    const INT8 = 20;
+    const NUMERIC = 1700;
+    const parsers = { [INT8]: (v: string) => BigInt(v), [NUMERIC]: (v: string) => `n:${v}` };
+    const sql =
+      "SELECT 9007199254740993::int8 AS big, 1.50::numeric AS num, NULL::int8 AS none, 7::int4 AS small";
+    const objects = await db.query<Record<string, unknown>>(sql, [], { parsers });
+    assert.deepEqual(objects.rows, [{ big: 9007199254740993n, num: "n:1.50", none: null, small: 7 }]);
+    const arrays = await db.query<unknown[]>(sql, [], { parsers, rowMode: "array" });
+    assert.deepEqual(arrays.rows, [[9007199254740993n, "n:1.50", null, 7]]);
+    // Without parsers, PGlite's own: int4 as a number, numeric as text.
+    const plain = await db.query<Record<string, unknown>>("SELECT 7::int4 AS small, 1.50::numeric AS num");
+    assert.deepEqual(plain.rows, [{ small: 7, num: "1.50" }]);
+  } finally {
+    await close();
+  }
+});
