@@ -103,10 +103,11 @@ export const FIRST_BUCKET_SQL =
   `SELECT if(count() = 0, NULL, toInt64(toUnixTimestamp(min(bucket))) * 1000) AS first
   FROM rollup_1h WHERE tenant = {tenant:String}`;
 
+/** A tenant's packed-through day as ms, over its rows of `rollup_1h_compacted`. */
+const THROUGH_MS = "toInt64(toUnixTimestamp(toDateTime(max(through), 'UTC'))) * 1000";
+
 /** Per tenant, the day (ms) up to which rows are packed. */
-export const MARKS_SQL =
-  `SELECT tenant, toInt64(toUnixTimestamp(toDateTime(max(through), 'UTC'))) * 1000 AS through
-  FROM rollup_1h_compacted GROUP BY tenant`;
+export const MARKS_SQL = `SELECT tenant, ${THROUGH_MS} AS through FROM rollup_1h_compacted GROUP BY tenant`;
 
 /**
  * The step-aligned instant (ms) before which a query of `tenant` reads packed rows: the
@@ -114,8 +115,8 @@ export const MARKS_SQL =
  * nothing is packed).
  */
 export function packedBoundarySql(tenantParam: string, stepParam: string): string {
-  return `intDiv(ifNull((SELECT toInt64(toUnixTimestamp(toDateTime(max(through), 'UTC'))) * 1000
-      FROM rollup_1h_compacted WHERE tenant = {${tenantParam}:String}), 0), {${stepParam}:Int64}) * {${stepParam}:Int64}`;
+  return `intDiv(ifNull((SELECT ${THROUGH_MS} FROM rollup_1h_compacted WHERE tenant = {${tenantParam}:String}), 0),
+    {${stepParam}:Int64}) * {${stepParam}:Int64}`;
 }
 
 /** What each hour contributes to the aggregate, as (columns packed per day, expression over one hour). */

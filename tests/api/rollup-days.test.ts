@@ -2,7 +2,8 @@
  * The 1h tier's closed days packed per series and day: dashboard answers are the same
  * before and after packing for every packed aggregation, step and grouping; packing
  * again changes nothing; packed rows are what the closed days are read from; a day the
- * watermark has not closed in every partition is not packed.
+ * watermark has not closed in every partition is not packed, nor one only a batch the
+ * group has not committed closed.
  */
 import assert from "node:assert/strict";
 import { appendSamples } from "../../commands/ingest/append-samples.ts";
@@ -11,10 +12,12 @@ import { partitionOf, seriesId } from "../../domain/series.ts";
 import { PlanJournal } from "../../adapters/plan-journal.ts";
 import { RollupCompactor } from "../../adapters/rollup-compactor.ts";
 import { type Aggregation, runSampleQuery, type SampleQuery } from "../../read-models/sample-query.ts";
-import { DAY_MS } from "../../read-models/rollup-days.ts";
+import { DAY_MS, MARKS_SQL } from "../../read-models/rollup-days.ts";
+import { rollupProjection } from "../../projections/rollup.ts";
+import { initialWatermark } from "../../domain/watermark.ts";
 import { defaultRetention } from "../../read-models/schema.ts";
-import { uniqueName } from "../support/analytics.ts";
-import { openPipeline, type Pipeline, TOPIC } from "../support/pipeline.ts";
+import { sharedStore, uniqueName } from "../support/analytics.ts";
+import { openPipeline, type Pipeline, sqliteLog, TOPIC } from "../support/pipeline.ts";
 
 const HOUR = 3_600_000;
 const LATENESS = 300_000;
@@ -191,5 +194,68 @@ Deno.test("packed days: a tenant whose watermark has not closed a day in every p
     assert.equal(Number(row.n), 0);
   } finally {
     await pipeline.close();
+  }
+});
+
+Deno.test("packed days: a partition's newest plan counts only once the group has committed it", async () => {
+  const { log, topic, cleanup } = await sqliteLog();
+  const store = await sharedStore();
+  const tenant = uniqueName("uncommitted");
+  const consumer = uniqueName("rollup");
+  try {
+    await log.ensureTopic(topic, 2);
+    for (const partition of [0, 1]) {
+      await log.append(topic, [{ partition, key: "k", value: new Uint8Array([partition]) }]);
+    }
+    const now = Math.floor(Date.now() / DAY_MS) * DAY_MS + 12 * HOUR;
+    const day = (n: number) => Math.floor(now / DAY_MS) * DAY_MS - n * DAY_MS;
+    // One 1h bucket a day for the last four days.
+    await store.command(
+      `INSERT INTO rollup_1h SELECT {tenant:String}, 1, toDateTime(intDiv({first:Int64}, 1000) + number * 86400),
+         1, 1, 1, 1, argMaxState(toFloat64(1), (now64(3), toFloat64(1))), ([toInt32(0)], [toUInt64(1)])
+       FROM numbers(4) GROUP BY number`,
+      { tenant, first: day(4) + HOUR },
+    );
+    // Each partition's newest plan moved its watermark from three days back to one day back.
+    const projection = rollupProjection();
+    const state = (watermark: number) =>
+      projection.encodeState(
+        new Map([[tenant, { ...initialWatermark(), maxEventTime: watermark, watermark, lastSeenAt: now }]]),
+      );
+    const journal = new PlanJournal(store, consumer);
+    for (const partition of [0, 1]) {
+      await journal.record({
+        partition,
+        first: 0,
+        last: 0,
+        before: state(day(3) + HOUR),
+        after: state(day(1) + HOUR),
+        now,
+      });
+    }
+    const compactor = new RollupCompactor({
+      store,
+      log,
+      topic,
+      consumer,
+      partitions: 2,
+      intervalMs: 60_000,
+      retentionDays: 40,
+      now: () => now,
+    });
+    const through = async () =>
+      (await store.query<{ tenant: string; through: string | number }>(MARKS_SQL))
+        .filter((m) => m.tenant === tenant).map((m) => Number(m.through));
+    // Not committed: the batch may still be on its way in, so the state before it counts.
+    assert.equal(await compactor.compact(), 1);
+    assert.deepEqual(await through(), [day(3)]);
+    // Committed in one partition only: the other still holds the day back.
+    await log.commit(consumer, topic, 0, 1);
+    assert.equal(await compactor.compact(), 0);
+    await log.commit(consumer, topic, 1, 1);
+    assert.equal(await compactor.compact(), 2);
+    assert.deepEqual(await through(), [day(1)]);
+  } finally {
+    await cleanup();
   }
 });
