@@ -119,7 +119,9 @@ Deno.test("packed days: same answers before and after packing, again after packi
     assert.equal(
       packed,
       4,
-      `packed ${packed} tenant days from ${JSON.stringify(await journal.newest())}`,
+      `packed ${packed} tenant days from ${JSON.stringify(await journal.newest())}; projector errors: ${
+        JSON.stringify(pipeline.errors)
+      }`,
     );
     const rows = await pipeline.store.query<{ days: string; through: string }>(
       `SELECT uniqExact(day) AS days, (SELECT toString(max(through)) FROM rollup_1h_compacted WHERE tenant = {tenant:String}) AS through

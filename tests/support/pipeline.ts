@@ -24,6 +24,8 @@ export interface Pipeline {
   readonly topic: string;
   readonly store: AnalyticsStore;
   readonly groups: readonly string[];
+  /** What the projectors reported failing (planning, writes, commits), as `projection: error`. */
+  readonly errors: readonly string[];
   start(): void;
   /** Resolves once every group has committed everything appended so far. */
   caughtUp(timeoutMs?: number): Promise<void>;
@@ -43,6 +45,8 @@ export async function openPipeline(
   const { log, topic: TOPIC, cleanup } = await (options.openLog ?? sqliteLog)();
   await log.ensureTopic(TOPIC, options.partitions ?? 4);
   const store = await sharedStore();
+  const errors: string[] = [];
+  const onError = (projection: string, error: unknown) => errors.push(`${projection}: ${error}`);
   const rawName = uniqueName("raw");
   const rollupName = uniqueName("rollup");
   const projectors = [
@@ -57,6 +61,7 @@ export async function openPipeline(
       store,
       {
         maxRecords: options.maxRecords ?? 7,
+        onError,
       },
     ),
     new Projector(
@@ -67,7 +72,7 @@ export async function openPipeline(
       }),
       log,
       store,
-      { maxRecords: options.maxRecords ?? 7 },
+      { maxRecords: options.maxRecords ?? 7, onError },
     ),
   ];
   const running: Promise<void>[] = [];
@@ -76,6 +81,7 @@ export async function openPipeline(
     topic: TOPIC,
     store,
     groups: [rawName, rollupName],
+    errors,
     start() {
       for (const p of projectors) running.push(p.start());
     },
