@@ -86,7 +86,7 @@ export const Config = z.object({
   LOOKOUT_RAW_RETENTION_DAYS: positiveInt.default(7),
   LOOKOUT_ROLLUP_1M_RETENTION_DAYS: positiveInt.default(90),
   LOOKOUT_ROLLUP_1H_RETENTION_DAYS: positiveInt.default(730),
-  LOOKOUT_ROLLUP_PACK_INTERVAL_SECONDS: positiveInt.default(300),
+  LOOKOUT_ROLLUP_PACK_INTERVAL_SECONDS: positiveInt.default(60),
   LOOKOUT_ALLOWED_LATENESS_SECONDS: z.coerce.number().int().nonnegative().default(300),
   LOOKOUT_MAX_FUTURE_SECONDS: z.coerce.number().int().nonnegative().default(600),
   LOOKOUT_MAX_BODY_BYTES: positiveInt.default(10 * 1024 * 1024),
@@ -332,7 +332,7 @@ async function main(): Promise<void> {
     ? new Projector(rollupProjection({ topic: SAMPLES_TOPIC, watermark }), log, store, projectorOptions)
     : undefined;
   const projectors = [rawProjector, rollupProjector].filter((p) => p !== undefined);
-  // Closed days of the 1h tier packed per series and day, for long-range dashboards.
+  // Closed hours of the 1h tier packed per series and day, for long-range dashboards.
   const compactor = store && rollupProjector
     ? new RollupCompactor({
       store,
@@ -342,7 +342,7 @@ async function main(): Promise<void> {
       partitions: config.LOOKOUT_PARTITIONS,
       intervalMs: config.LOOKOUT_ROLLUP_PACK_INTERVAL_SECONDS * 1000,
       retentionDays: config.LOOKOUT_ROLLUP_1H_RETENTION_DAYS,
-      onPacked: (_tenant, days) => telemetry.count("lookout_rollup_packed_days_total", {}, days),
+      onPacked: (_tenant, hours) => telemetry.count("lookout_rollup_packed_hours_total", {}, hours),
       onError: (error) => {
         telemetry.count("lookout_projection_errors_total", { projection: "rollup-pack" });
         console.error(`rollup packing: ${error instanceof Error ? error.message : error}`);

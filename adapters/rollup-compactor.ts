@@ -1,10 +1,11 @@
 /**
- * Packs the 1h tier's closed days (read-models/rollup-days.ts): every `intervalMs`, it
+ * Packs the 1h tier's closed hours (read-models/rollup-days.ts): every `intervalMs`, it
  * reads the rollup projection's watermarks from its journal, and for each tenant whose
- * closed days reach past its packed-through mark (or its oldest bucket, the first
- * time), packs the days in between, a month
- * partition per statement, marking each range once its rows are in. Any number of
- * compactors may run (one per rollup node): a range packed twice leaves the same rows.
+ * closed hours reach past its packed-through mark (or its oldest bucket, the first
+ * time), packs from the midnight of the mark's day (a day packed part-way is packed
+ * again whole) to the first hour not closed, a month partition per statement, marking
+ * each range once its rows are in. Any number of compactors may run (one per rollup
+ * node): a range packed twice leaves the same rows.
  *
  * A read-model rebuild swaps in empty packed tables with the rebuilt tier; `pause` holds
  * a round so none writes into the tables being swapped.
@@ -22,6 +23,7 @@ import {
   closedThrough,
   DAY_MS,
   FIRST_BUCKET_SQL,
+  HOUR_MS,
   MARK_SQL,
   MARKS_SQL,
   PACK_SQL,
@@ -43,8 +45,8 @@ export interface RollupCompactorOptions {
   readonly retentionDays: number;
   readonly now?: () => number;
   readonly onError?: (error: unknown) => void;
-  /** After each packed range, for telemetry. */
-  readonly onPacked?: (tenant: string, days: number) => void;
+  /** After each packed range, with the hours it packed for the first time, for telemetry. */
+  readonly onPacked?: (tenant: string, hours: number) => void;
 }
 
 export class RollupCompactor {
@@ -84,7 +86,7 @@ export class RollupCompactor {
     this.#held = undefined;
   }
 
-  /** One round: packs every closed day not packed yet; the number of tenant days packed. */
+  /** One round: packs every closed hour not packed yet; the number of tenant hours packed. */
   async compact(): Promise<number> {
     while (this.#held) await this.#held;
     const round = this.#compact();
@@ -125,15 +127,16 @@ export class RollupCompactor {
     const oldest = Math.floor((now - retentionDays * DAY_MS) / DAY_MS) * DAY_MS;
     let packed = 0;
     for (const [tenant, through] of closed) {
-      let from = Math.max(marks.get(tenant) ?? await this.#firstDay(tenant, through), oldest);
+      const mark = marks.get(tenant);
+      if (mark !== undefined && mark >= through) continue;
+      let from = Math.max(midnight(mark ?? await this.#firstBucket(tenant, through)), oldest);
       while (from < through && !this.#stopped) {
         const to = Math.min(through, nextMonth(from));
-        const params = { tenant, from, to, packed: now };
-        await store.command(PACK_SQL, params);
-        await store.command(MARK_SQL, { tenant, through: to, packed: now });
-        const days = (to - from) / DAY_MS;
-        packed += days;
-        this.options.onPacked?.(tenant, days);
+        await store.command(PACK_SQL, { tenant, from, to });
+        await store.command(MARK_SQL, { tenant, through: to });
+        const hours = (to - Math.max(from, mark ?? from)) / HOUR_MS;
+        packed += hours;
+        this.options.onPacked?.(tenant, hours);
         from = to;
       }
     }
@@ -141,13 +144,16 @@ export class RollupCompactor {
   }
 
   /** A tenant not packed yet starts at its oldest bucket (or at `through`, having none). */
-  async #firstDay(tenant: string, through: number): Promise<number> {
+  async #firstBucket(tenant: string, through: number): Promise<number> {
     const [row] = await this.options.store.query<{ first: string | number | null }>(FIRST_BUCKET_SQL, {
       tenant,
     });
-    const first = row?.first === null || row?.first === undefined ? through : Number(row.first);
-    return Math.floor(first / DAY_MS) * DAY_MS;
+    return row?.first === null || row?.first === undefined ? through : Number(row.first);
   }
+}
+
+function midnight(ms: number): number {
+  return Math.floor(ms / DAY_MS) * DAY_MS;
 }
 
 /** Midnight UTC of the first day of the month after the one `ms` falls in. */

@@ -26,7 +26,7 @@ const HELP: Record<string, string> = {
   lookout_late_samples_total: "Samples that arrived after their rollup window closed.",
   lookout_projected_samples_total: "Samples written by each projection.",
   lookout_projection_errors_total: "Failed projection attempts (retried or dead-lettered).",
-  lookout_rollup_packed_days_total: "Tenant days of the 1h tier packed one row per series and day.",
+  lookout_rollup_packed_hours_total: "Tenant hours of the 1h tier packed into rows per series and day.",
   lookout_query_selections_total:
     "PromQL selections by the path that answered them: the head of recent samples or ClickHouse.",
 };

@@ -10,7 +10,8 @@
  * also runs without it, interleaved, as the peer that shows what FINAL costs, and with
  * `--repeats P` again after P % of the raw samples were written a second time.
  *
- * The 1h tier's days before today are packed, as the compactor packs closed days.
+ * The 1h tier's hours closed by a watermark 5 minutes behind now are packed, as the
+ * compactor packs them.
  *
  * `deno run -A bench/query-profile.ts [--series 10000] [--runs 5] [--repeats 1] [--keep DIR] [--case TEXT]`
  * (`--keep` reuses a data directory left by an earlier run with the same `--series`;
@@ -85,14 +86,14 @@ async function load(store: AnalyticsStore, now: number): Promise<void> {
   }
 }
 
-/** Packs the 1h tier's days before today, as the compactor does once they are closed. */
+/** Packs the 1h tier's closed hours, as the compactor does once the watermark has passed them. */
 async function pack(store: AnalyticsStore, now: number): Promise<void> {
   const marks = await store.query<{ tenant: string }>(MARKS_SQL);
   if (marks.some((m) => m.tenant === "bench")) return;
-  const through = Math.floor(now / DAY) * DAY;
-  const params = { tenant: "bench", from: through - 31 * DAY, to: through, through, packed: now };
+  const through = Math.floor((now - 300_000) / HOUR) * HOUR;
+  const params = { tenant: "bench", from: Math.floor(now / DAY) * DAY - 31 * DAY, to: through, through };
   await store.command(PACK_SQL, params);
-  await store.command("OPTIMIZE TABLE rollup_1h_days FINAL");
+  await store.command("OPTIMIZE TABLE rollup_1h_packed FINAL");
   await store.command(MARK_SQL, params);
 }
 

@@ -8,7 +8,8 @@
  * - `bench_cpu{region, host}`: `--series` series (default 10,000) every 15 s for 65 min;
  * - `bench_hourly{region, host}`: `--rollup-series` series (default 10,000) hourly for 30 days.
  *
- * Queries, each run alternately on both servers after warm-up, p50/p99 of wall latency
+ * Once both servers' background work on the load has settled (each under 5 % of a core
+ * over 5 s), queries, each run alternately on both servers after warm-up, p50/p99 of wall latency
  * and each server's CPU per query (user + system time of its process across the
  * measured calls, steadier than wall time on a shared machine):
  * 1. one series over 1 hour: `bench_cpu{host="h42"}`, range 1 h, step 60 s;
@@ -120,15 +121,29 @@ async function load(
   }
 }
 
-/** Waits until the 1h tier's closed days are packed (the 30 loaded days before today). */
-async function packedDays(lookout: string, days: number): Promise<void> {
+/** Waits until the 1h tier's closed hours are packed. */
+async function packedHours(lookout: string, hours: number): Promise<void> {
   const deadline = Date.now() + 180_000;
   for (;;) {
     const text = await (await fetch(`${lookout}/metrics`)).text();
-    const packed = Number(/^lookout_rollup_packed_days_total(?:\{\})? (\d+)/m.exec(text)?.[1] ?? 0);
-    if (packed >= days) return;
-    if (Date.now() > deadline) throw new Error(`only ${packed} of ${days} days packed after 180 s`);
+    const packed = Number(/^lookout_rollup_packed_hours_total(?:\{\})? (\d+)/m.exec(text)?.[1] ?? 0);
+    if (packed >= hours) return;
+    if (Date.now() > deadline) throw new Error(`only ${packed} of ${hours} hours packed after 180 s`);
     await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
+/**
+ * Waits until the process uses under 5 % of a core over 5 s (at most 10 minutes); the
+ * share of a core over the last 5 s.
+ */
+async function settled(pid: number): Promise<number> {
+  const deadline = Date.now() + 600_000;
+  for (;;) {
+    const before = cpuSeconds(pid);
+    await new Promise((r) => setTimeout(r, 5_000));
+    const share = (cpuSeconds(pid) - before) / 5;
+    if (share < 0.05 || Date.now() > deadline) return share;
   }
 }
 
@@ -179,7 +194,7 @@ async function main(): Promise<void> {
     LOOKOUT_RAW_RETENTION_DAYS: "32",
     LOOKOUT_QUERY_CACHE_ENTRIES: "0",
     LOOKOUT_QUERY_MAX_SERIES: "200000",
-    // Packs the loaded days within seconds instead of the default 5 minutes.
+    // Packs the loaded hours within seconds instead of the default minute.
     LOOKOUT_ROLLUP_PACK_INTERVAL_SECONDS: "5",
   }, join(dir, "lookout.log"));
   const vm = spawn(
@@ -208,12 +223,24 @@ async function main(): Promise<void> {
     await load("bench_hourly", ROLLUP_SERIES, hourlyTimes, lookoutUrl, vmUrl);
     await load("bench_cpu", SERIES, rawTimes, lookoutUrl, vmUrl);
     while (await projectionLag(lookoutUrl) > 0) await new Promise((r) => setTimeout(r, 500));
-    await packedDays(lookoutUrl, 30);
+    // Closed once the watermark (the newest sample less the 5 minutes' lateness) passed
+    // them, from the midnight of the first hourly sample.
+    const closed = Math.floor((rawTimes[rawTimes.length - 1] - 300_000) / HOUR) * HOUR;
+    await packedHours(lookoutUrl, (closed - Math.floor(hourlyStart / DAY) * DAY) / HOUR);
     await (await fetch(`${vmUrl}/internal/force_flush`)).text();
     console.log(
       `query: loaded ${SERIES} × ${rawTimes.length} raw and ${ROLLUP_SERIES} × ${hourlyTimes.length} hourly samples in ${
         ((performance.now() - loadStarted) / 1000).toFixed(0)
       } s`,
+    );
+    // A dashboard reads data written over days, not a backlog being merged: both servers'
+    // background merges of the load finish before the queries start.
+    const settledStarted = performance.now();
+    const idle = await Promise.all([settled(lookout.pid), settled(vm.pid)]);
+    console.log(
+      `query: settled in ${((performance.now() - settledStarted) / 1000).toFixed(0)} s; idle CPU Lookout ${
+        (idle[0] * 100).toFixed(1)
+      } %, VictoriaMetrics ${(idle[1] * 100).toFixed(1)} % of a core`,
     );
     const headers = { authorization: `Bearer ${KEY}` };
     const range = (query: string, start: number, end: number, step: number) =>

@@ -1,39 +1,48 @@
 /**
- * The 1h tier packed by day: for every closed day, one row per series and day in
- * `rollup_1h_days` holding that day's 24 hourly buckets as arrays (count, sum, min, max),
- * so a range of N days reads N rows per series instead of 24·N. `rollup_1h` keeps every
- * bucket; the packed rows are a second, read-optimised copy of its closed days.
+ * The 1h tier packed by day: one row per series and day in `rollup_1h_packed` holding that
+ * day's 24 hourly buckets as arrays (count, sum, min, max), so a range of N days reads N
+ * rows per series instead of 24·N. `rollup_1h` keeps every bucket; the packed rows are a
+ * second, read-optimised copy of its closed hours. Rows are ordered by day, then series:
+ * each packing statement writes a range of days, so its parts overlap no other's but on
+ * the day packed part-way, and FINAL merges little more than that day.
  *
- * A day is packed for a tenant once no sample of that day can still change its buckets:
- * the rollup projection's watermark for the tenant has passed the day's end in every
- * partition of the log (a later sample of that day is late, kept in `late_samples` and
+ * An hour is packed for a tenant once no sample of it can still change its bucket: the
+ * rollup projection's watermark for the tenant has passed the hour's end in every
+ * partition of the log (a later sample of that hour is late, kept in `late_samples` and
  * out of both tiers). The watermarks are read from the projection's journal: per
  * partition the state after its newest journaled batch once that batch is committed,
- * the state before it otherwise, so a batch still being written cannot add to a day
- * judged closed. `rollup_1h_compacted` records per tenant the day up to which rows are
- * packed; queries read packed rows before it and `rollup_1h` from it on.
+ * the state before it otherwise, so a batch still being written cannot add to an hour
+ * judged closed. `rollup_1h_packed_through` records per tenant the hour up to which rows
+ * are packed; queries read packed rows before it and `rollup_1h` from it on, so a
+ * dashboard's range up to the last closed hour reads packed rows only. Rows are written
+ * before the mark that covers them, and marks only move forward but for a rebuild, which
+ * the statement reading packed rows detects.
  *
- * Packing a range again (a crash between its rows and its mark, two compactors) writes
- * the same rows again; the table keeps one per series and day (ReplacingMergeTree, read
- * with FINAL).
+ * The day the mark falls in (today, mostly) is packed part-way. When more of its hours
+ * close it is packed again from its midnight, and the new row replaces the old: the
+ * table keeps per series and day the row packed through the latest instant
+ * (ReplacingMergeTree on `packed`, read with FINAL). A closed hour never changes, so
+ * packing a range again (a crash between its rows and its mark, two compactors) writes
+ * the same rows again.
  *
  * @example
- * const through = closedThrough(states, partitions);   // tenant → first day not closed
- * await store.command(packSql(range), params);          // rows of [from, to) for one tenant
+ * const through = closedThrough(states, partitions);   // tenant → first hour not closed
+ * await store.command(PACK_SQL, { tenant, from, to });   // rows of [from, to) for one tenant
  */
 import type { QueryParams } from "../domain/ports/analytics-store.ts";
 import type { WatermarkState } from "../domain/watermark.ts";
 import type { Aggregation } from "./sample-query.ts";
+import { sampleValue } from "./promql/selector-sql.ts";
 
 export const DAY_MS = 86_400_000;
-const HOUR_MS = 3_600_000;
+export const HOUR_MS = 3_600_000;
 
 /** The aggregations the packed rows answer; the others read `rollup_1h`. */
 export const PACKED_AGGREGATIONS: ReadonlySet<Aggregation> = new Set(["avg", "sum", "min", "max", "count"]);
 
 export function rollupDaysTables(retentionDays: number): string[] {
   return [
-    `CREATE TABLE IF NOT EXISTS rollup_1h_days (
+    `CREATE TABLE IF NOT EXISTS rollup_1h_packed (
       tenant LowCardinality(String),
       series_id UInt64,
       day Date,
@@ -41,23 +50,27 @@ export function rollupDaysTables(retentionDays: number): string[] {
       sum Array(Float64),
       min Array(Float64),
       max Array(Float64),
+      -- the instant the row's day is packed through: of two rows of a day, the later holds more hours
       packed DateTime64(3)
     ) ENGINE = ReplacingMergeTree(packed)
     PARTITION BY toYYYYMM(day)
-    ORDER BY (tenant, series_id, day)
+    ORDER BY (tenant, day, series_id)
     TTL day + INTERVAL ${retentionDays} DAY`,
-    `CREATE TABLE IF NOT EXISTS rollup_1h_compacted (
+    `CREATE TABLE IF NOT EXISTS rollup_1h_packed_through (
       tenant LowCardinality(String),
-      through Date,
-      packed DateTime64(3)
-    ) ENGINE = ReplacingMergeTree(packed)
+      through DateTime
+    ) ENGINE = ReplacingMergeTree(through)
     ORDER BY tenant`,
+    // The tables before rows were ordered by day and marks went by hour: without them
+    // each tenant is packed again from its oldest bucket, once.
+    "DROP TABLE IF EXISTS rollup_1h_days",
+    "DROP TABLE IF EXISTS rollup_1h_compacted",
   ];
 }
 
 /**
- * Per tenant, the start (ms, midnight UTC) of the first day not closed in every
- * partition: days before it are closed. A tenant some partition has not seen is left
+ * Per tenant, the start (ms) of the first hour not closed in every partition: hours
+ * before it are closed. A tenant some partition has not seen is left
  * out, as a sample of it may still arrive there with any timestamp.
  */
 export function closedThrough(
@@ -70,22 +83,23 @@ export function closedThrough(
   for (const [tenant, state] of first) {
     let watermark = state.watermark;
     for (const other of rest) watermark = Math.min(watermark, other.get(tenant)?.watermark ?? -Infinity);
-    if (Number.isFinite(watermark)) through.set(tenant, Math.floor(watermark / DAY_MS) * DAY_MS);
+    if (Number.isFinite(watermark)) through.set(tenant, Math.floor(watermark / HOUR_MS) * HOUR_MS);
   }
   return through;
 }
 
 /**
- * The statement that packs one tenant's buckets of [from, to) (whole days, ms), merged
- * across their partial rows, into `rollup_1h_days`; parameters `tenant`, `from`, `to`, `packed`.
+ * The statement that packs one tenant's buckets of [from, to) (ms; `from` a midnight,
+ * `to` an hour), merged across their partial rows, into `rollup_1h_packed`, each row
+ * packed through `to`; parameters `tenant`, `from`, `to`.
  */
-export const PACK_SQL = `INSERT INTO rollup_1h_days (tenant, series_id, day, count, sum, min, max, packed)
+export const PACK_SQL = `INSERT INTO rollup_1h_packed (tenant, series_id, day, count, sum, min, max, packed)
   SELECT {tenant:String}, series_id, toDate(bucket, 'UTC') AS day,
     groupArrayInsertAt(toUInt64(0), 24)(c, toHour(bucket, 'UTC')),
     groupArrayInsertAt(toFloat64(0), 24)(s, toHour(bucket, 'UTC')),
     groupArrayInsertAt(inf, 24)(lo, toHour(bucket, 'UTC')),
     groupArrayInsertAt(-inf, 24)(hi, toHour(bucket, 'UTC')),
-    fromUnixTimestamp64Milli({packed:Int64})
+    fromUnixTimestamp64Milli({to:Int64})
   FROM (
     SELECT series_id, bucket, sum(count) AS c, sum(sum) AS s, min(min) AS lo, max(max) AS hi
     FROM rollup_1h
@@ -93,62 +107,59 @@ export const PACK_SQL = `INSERT INTO rollup_1h_days (tenant, series_id, day, cou
       AND bucket >= toDateTime(intDiv({from:Int64}, 1000)) AND bucket < toDateTime(intDiv({to:Int64}, 1000))
     GROUP BY series_id, bucket
   )
-  GROUP BY series_id, day`;
+  GROUP BY series_id, day
+  -- In the table's order, so the statement's parts hold disjoint key ranges and FINAL
+  -- passes them through instead of merging them on every read.
+  ORDER BY day, series_id`;
 
-export const MARK_SQL = `INSERT INTO rollup_1h_compacted (tenant, through, packed)
-  VALUES ({tenant:String}, toDate(toDateTime(intDiv({through:Int64}, 1000), 'UTC')), fromUnixTimestamp64Milli({packed:Int64}))`;
+export const MARK_SQL = `INSERT INTO rollup_1h_packed_through (tenant, through)
+  VALUES ({tenant:String}, toDateTime(intDiv({through:Int64}, 1000), 'UTC'))`;
 
 /** A tenant's oldest 1h bucket (ms), null without any. */
 export const FIRST_BUCKET_SQL =
   `SELECT if(count() = 0, NULL, toInt64(toUnixTimestamp(min(bucket))) * 1000) AS first
   FROM rollup_1h WHERE tenant = {tenant:String}`;
 
-/** A tenant's packed-through day as ms, over its rows of `rollup_1h_compacted`. */
-const THROUGH_MS = "toInt64(toUnixTimestamp(toDateTime(max(through), 'UTC'))) * 1000";
+/** A tenant's packed-through hour as ms, over its rows of `rollup_1h_packed_through`. */
+const THROUGH_MS = "toInt64(toUnixTimestamp(max(through))) * 1000";
 
-/** Per tenant, the day (ms) up to which rows are packed. */
-export const MARKS_SQL = `SELECT tenant, ${THROUGH_MS} AS through FROM rollup_1h_compacted GROUP BY tenant`;
+/** Per tenant, the hour (ms) up to which rows are packed. */
+export const MARKS_SQL =
+  `SELECT tenant, ${THROUGH_MS} AS through FROM rollup_1h_packed_through GROUP BY tenant`;
+
+/** A tenant's packed-through hour (ms; 0 when nothing is packed); parameter `tenant`. */
+export const PACKED_THROUGH_SQL =
+  `SELECT ${THROUGH_MS} AS through FROM rollup_1h_packed_through WHERE tenant = {tenant:String}`;
+
+/** What a statement that read packed rows of a mark it took before fails with, once the mark went back. */
+export const PACKED_REPLACED = "packed rows of the 1h tier were replaced while the query ran";
 
 /**
- * The step-aligned instant (ms) before which a query of `tenant` reads packed rows: the
- * tenant's packed-through day rounded down to the step, as a SQL expression (0 when
- * nothing is packed).
+ * A condition that holds while the tenant's mark is still at least `{packedMark:Int64}`
+ * and fails the statement otherwise: a rebuild swapped in empty packed tables after the
+ * caller read the mark, so rows before it may be missing.
  */
-export function packedBoundarySql(tenantParam: string, stepParam: string): string {
-  return `intDiv(ifNull((SELECT ${THROUGH_MS} FROM rollup_1h_compacted WHERE tenant = {${tenantParam}:String}), 0),
-    {${stepParam}:Int64}) * {${stepParam}:Int64}`;
-}
+export const PACKED_MARK_HOLDS = `throwIf(
+    ifNull((SELECT ${THROUGH_MS} FROM rollup_1h_packed_through WHERE tenant = {tenant:String}), 0) < {packedMark:Int64},
+    '${PACKED_REPLACED}') = 0`;
 
-/** What each hour contributes to the aggregate, as (columns packed per day, expression over one hour). */
-function packedAggregate(agg: Aggregation): { arrays: string[]; value: string } {
-  switch (agg) {
-    case "avg":
-      return { arrays: ["sum", "count"], value: "sum(h_sum) / sum(h_count)" };
-    case "sum":
-      return { arrays: ["sum", "count"], value: "sum(h_sum)" };
-    case "count":
-      return { arrays: ["count"], value: "toFloat64(sum(h_count))" };
-    case "min":
-      return { arrays: ["min", "count"], value: "min(h_min)" };
-    case "max":
-      return { arrays: ["max", "count"], value: "max(h_max)" };
-    default:
-      throw new Error(`packed rows do not answer ${agg}`);
-  }
-}
-
-const FOR_EACH: Record<string, string> = {
-  count: "sumForEach",
-  sum: "sumForEach",
-  min: "minForEach",
-  max: "maxForEach",
+/** The packed columns each aggregation reads. */
+const PACKED_COLUMNS: Readonly<Record<string, readonly ("sum" | "count" | "min" | "max")[]>> = {
+  avg: ["sum", "count"],
+  sum: ["sum", "count"],
+  count: ["count"],
+  min: ["min", "count"],
+  max: ["max", "count"],
 };
 
+const FOR_EACH = { count: "sumForEach", sum: "sumForEach", min: "minForEach", max: "maxForEach" } as const;
+
 /**
- * The packed part of a dashboard query: each selected series' days in range, summed per
- * group and day, then unpacked to hours and aggregated per group and step bucket in
- * [from, before), where `before` is a SQL expression (the packed boundary, capped by the
- * caller). Rows carry `gi`, `g`, `t`, `v` as the other tiers' parts do.
+ * The packed part of a dashboard query: each selected series' days in range merged per
+ * group and day, hour by hour (`sumForEach` and the like over the 24-hour arrays). Rows
+ * carry the group as the other parts do (`g`), the day (days since the epoch) and the
+ * merged arrays, for `unpackedPoints`; the statement checks the tenant's mark is still
+ * at least the `mark` the caller read (`PACKED_MARK_HOLDS`).
  */
 export function packedPartSql(options: {
   readonly agg: Aggregation;
@@ -156,27 +167,73 @@ export function packedPartSql(options: {
   readonly group: (column: string) => string;
   readonly label: (group: string) => string;
   readonly filter: (column: string) => string;
-  readonly before: string;
   readonly params: QueryParams;
   readonly from: number;
+  readonly before: number;
+  readonly mark: number;
 }): string {
-  const { agg, params } = options;
-  params.packedFrom = options.from;
-  const { arrays, value } = packedAggregate(agg);
-  const merged = arrays.map((a) => `${FOR_EACH[a]}(r.${a}) AS d_${a}`).join(", ");
-  const unpacked = arrays.map((a) => `d_${a} AS h_${a}`).join(", ");
-  return `SELECT gi, ${
-    options.label("gi")
-  } AS g, intDiv(hour, {step:Int64}) * {step:Int64} AS t, ${value} AS v
-    FROM (
-      SELECT ${options.group("r.series_id")} AS gi, r.day AS day, ${merged}
-      FROM rollup_1h_days AS r FINAL
-      WHERE r.tenant = {tenant:String} AND ${options.filter("r.series_id")}
-        AND r.day >= toDate(toDateTime(intDiv({packedFrom:Int64}, 1000), 'UTC'))
-        AND r.day < toDate(toDateTime(intDiv(${options.before}, 1000), 'UTC')) + 1
-      GROUP BY gi, day
-    )
-    ARRAY JOIN ${unpacked}, arrayMap(i -> toInt64(day) * ${DAY_MS} + i * ${HOUR_MS}, range(24)) AS hour
-    WHERE h_count > 0 AND hour >= {packedFrom:Int64} AND hour < ${options.before}
-    GROUP BY gi, t`;
+  const columns = PACKED_COLUMNS[options.agg];
+  if (columns === undefined) throw new Error(`packed rows do not answer ${options.agg}`);
+  Object.assign(options.params, {
+    packedFrom: options.from,
+    packedTo: options.before,
+    packedMark: options.mark,
+  });
+  return `SELECT ${options.group("r.series_id")} AS gi, ${options.label("gi")} AS g, toInt32(r.day) AS day,
+      ${columns.map((c) => `${FOR_EACH[c]}(r.${c}) AS ${c}`).join(", ")}
+    FROM rollup_1h_packed AS r FINAL
+    WHERE r.tenant = {tenant:String} AND ${options.filter("r.series_id")}
+      AND r.day >= toDate(toDateTime(intDiv({packedFrom:Int64}, 1000), 'UTC'))
+      AND r.day < toDate(toDateTime(intDiv({packedTo:Int64}, 1000), 'UTC')) + 1
+      AND ${PACKED_MARK_HOLDS}
+    GROUP BY gi, day`;
+}
+
+/** A row of `packedPartSql`: numbers as the JSON output has them (64-bit integers and non-finite values quoted). */
+export interface PackedDay {
+  readonly g: unknown;
+  readonly day: number | string;
+  readonly sum?: readonly (number | string)[];
+  readonly count: readonly (number | string)[];
+  readonly min?: readonly (number | string)[];
+  readonly max?: readonly (number | string)[];
+}
+
+/**
+ * The packed part's points: the hours in [from, before) with samples, aggregated per
+ * group and step bucket, in time order; `before` is step-aligned, so a bucket is whole.
+ */
+export function unpackedPoints(
+  rows: readonly PackedDay[],
+  agg: Aggregation,
+  range: { readonly from: number; readonly before: number; readonly step: number },
+): { g: unknown; t: number; v: number }[] {
+  const column = agg === "avg" ? "sum" : agg;
+  const initial = agg === "min" ? Infinity : agg === "max" ? -Infinity : 0;
+  /** Per bucket and group, the aggregate so far and (for avg) the samples under it. */
+  const buckets = new Map<number, Map<unknown, [number, number]>>();
+  for (const row of rows) {
+    const start = Number(row.day) * DAY_MS;
+    const values = column === "count" ? undefined : row[column as "sum" | "min" | "max"];
+    for (let h = 0; h < 24; h++) {
+      const hour = start + h * HOUR_MS;
+      const n = Number(row.count[h]);
+      if (n === 0 || hour < range.from || hour >= range.before) continue;
+      const t = Math.floor(hour / range.step) * range.step;
+      let groups = buckets.get(t);
+      if (!groups) buckets.set(t, groups = new Map());
+      let state = groups.get(row.g);
+      if (!state) groups.set(row.g, state = [initial, 0]);
+      const x = values === undefined ? n : sampleValue(values[h]);
+      state[0] = agg === "min" ? Math.min(state[0], x) : agg === "max" ? Math.max(state[0], x) : state[0] + x;
+      state[1] += n;
+    }
+  }
+  const points: { g: unknown; t: number; v: number }[] = [];
+  for (const t of [...buckets.keys()].sort((a, b) => a - b)) {
+    for (const [g, [value, n]] of buckets.get(t)!) {
+      points.push({ g, t, v: agg === "avg" ? value / n : value });
+    }
+  }
+  return points;
 }

@@ -11,7 +11,7 @@
  * The tenant predicate is always added here from the caller's identity; nothing in
  * the query body can name a tenant.
  */
-import { LimitExceeded, ValidationError } from "../domain/errors.ts";
+import { LimitExceeded, Unavailable, ValidationError } from "../domain/errors.ts";
 import { isValidLabelName, isValidMetricName } from "../domain/label-rules.ts";
 import { PERCENTILES } from "../domain/log-sketch.ts";
 import type { AnalyticsStore, QueryParams } from "../domain/ports/analytics-store.ts";
@@ -27,8 +27,16 @@ import {
   WIDE_SERIES,
   withClause,
 } from "./promql/series-scope.ts";
-import { QUERY_SETTINGS } from "./promql/selector-sql.ts";
-import { DAY_MS, PACKED_AGGREGATIONS, packedBoundarySql, packedPartSql } from "./rollup-days.ts";
+import { QUERY_SETTINGS, sampleValue } from "./promql/selector-sql.ts";
+import {
+  DAY_MS,
+  PACKED_AGGREGATIONS,
+  PACKED_REPLACED,
+  PACKED_THROUGH_SQL,
+  type PackedDay,
+  packedPartSql,
+  unpackedPoints,
+} from "./rollup-days.ts";
 import type { RecentSamples } from "./recent-samples.ts";
 import { recentTail } from "./recent-tail.ts";
 
@@ -168,12 +176,9 @@ function tierSql(
   to: number,
   scope: SeriesScope,
   params: Record<string, unknown>,
-  /** A SQL expression (ms) the tier's range starts at instead, when later than `from`. */
-  startsAt?: string,
 ): string {
   params[`${tier}From`] = from;
   params[`${tier}To`] = to;
-  const start = startsAt === undefined ? `{${tier}From:Int64}` : `greatest({${tier}From:Int64}, ${startsAt})`;
   const group = `${scope.group("r.series_id")} AS gi, ${scope.label("gi")} AS g`;
   if (tier === "raw") {
     return `SELECT ${group}, intDiv(toUnixTimestamp64Milli(r.ts), {step:Int64}) * {step:Int64} AS t,
@@ -189,7 +194,7 @@ function tierSql(
       ${rollupAggregate(q.agg)} AS v
     FROM ${table} AS r
     WHERE r.tenant = {tenant:String} AND ${scope.filter("r.series_id")}
-      AND r.bucket >= toDateTime(intDiv(${start}, 1000)) AND r.bucket < toDateTime(intDiv({${tier}To:Int64}, 1000))
+      AND r.bucket >= toDateTime(intDiv({${tier}From:Int64}, 1000)) AND r.bucket < toDateTime(intDiv({${tier}To:Int64}, 1000))
     GROUP BY gi, t`;
 }
 
@@ -224,6 +229,16 @@ export async function runSampleQuery(
     );
   }
   const settings = { ...QUERY_SETTINGS, max_execution_time: limits.maxExecutionSeconds };
+  const rollupTo = plan.rawFrom ?? plan.to;
+  const rollups = plan.tier !== "raw" && rollupTo > plan.from;
+  // Closed hours of the 1h tier come from their packed rows, up to the tenant's mark
+  // rounded down to the step (a step bucket is never split); the 1h buckets from there.
+  // The mark is read while the series are looked up; a statement reading packed rows
+  // fails if a rebuild has taken the mark back since.
+  const packed = rollups && plan.tier === "1h" && PACKED_AGGREGATIONS.has(q.agg) &&
+    plan.from < ctx.now - DAY_MS;
+  const markRead = packed ? packedThrough(store, tenant, settings) : Promise.resolve(0);
+  markRead.catch(() => {});
   // Series seen in the range; the lookup asks only for the labels the groups need. With
   // groups, a selection past WIDE_SERIES is not read out of the series table: its filter
   // goes into the statement.
@@ -240,27 +255,35 @@ export async function runSampleQuery(
     ? filteredScope({ tenant, matchers: matchersOf(q), from: plan.from, to: plan.to, by: q.by, params })
     : namedScope(matched, q.by, params);
   const parts: string[] = [];
-  const declared = [...scope.with];
-  const rollupTo = plan.rawFrom ?? plan.to;
-  if (plan.tier !== "raw" && rollupTo > plan.from) {
-    // Closed days of the 1h tier come from their packed rows, up to a step-aligned
-    // boundary; the 1h buckets from there on.
-    const packed = plan.tier === "1h" && PACKED_AGGREGATIONS.has(q.agg) && plan.from < ctx.now - DAY_MS;
-    if (packed) {
-      declared.push(`${packedBoundarySql("tenant", "step")} AS packed_boundary`);
-      parts.push(packedPartSql({
+  let packedRead: Promise<{ g: unknown; t: number; v: number }[]> | undefined;
+  if (rollups) {
+    const mark = await markRead;
+    const boundary = Math.max(plan.from, Math.min(Math.floor(mark / plan.step) * plan.step, rollupTo));
+    if (boundary > plan.from) {
+      // Its own statement: rows per group and day, unpacked here.
+      const packedParams = { ...params };
+      const sql = packedPartSql({
         agg: q.agg,
         group: scope.group,
         label: scope.label,
         filter: scope.filter,
-        before: "least(packed_boundary, {packedTo:Int64})",
-        params: Object.assign(params, { packedTo: rollupTo }),
+        params: packedParams,
         from: plan.from,
-      }));
+        before: boundary,
+        mark,
+      });
+      packedRead = store.query<PackedDay>(`${withClause(scope.with)}${sql}`, packedParams, settings).then(
+        (rows) => unpackedPoints(rows, q.agg, { from: plan.from, before: boundary, step: plan.step }),
+        (error) => {
+          if (error instanceof Error && error.message.includes(PACKED_REPLACED)) {
+            throw new Unavailable(`Cannot run query: ${PACKED_REPLACED}; run it again`);
+          }
+          throw error;
+        },
+      );
+      packedRead.catch(() => {});
     }
-    parts.push(
-      tierSql(q, plan.tier, plan.from, rollupTo, scope, params, packed ? "packed_boundary" : undefined),
-    );
+    if (rollupTo > boundary) parts.push(tierSql(q, plan.tier, boundary, rollupTo, scope, params));
   }
   const rawFrom = plan.tier === "raw" ? plan.from : plan.rawFrom;
   // The raw part from the head when it holds the range and the scope names the series;
@@ -280,11 +303,12 @@ export async function runSampleQuery(
     parts.push(tierSql(q, "raw", rawFrom, plan.to, scope, params));
   }
   const stored = parts.length === 0 ? [] : await store.query<Row>(
-    `${withClause(declared)}SELECT g, t, v FROM (${parts.join("\nUNION ALL\n")}) ORDER BY t`,
+    `${withClause(scope.with)}SELECT g, t, v FROM (${parts.join("\nUNION ALL\n")}) ORDER BY t`,
     params,
     settings,
   );
-  const rows: readonly Row[] = tail === undefined ? stored : [...stored, ...tail];
+  // In time order: the packed part's buckets come before every other part's.
+  const rows: readonly Row[] = [...(await packedRead) ?? [], ...stored, ...tail ?? []];
   const series = new Map<number, { labels: Record<string, string>; points: [number, PointValue][] }>();
   for (const row of rows) {
     const g = scope.resolve(row.g);
@@ -303,6 +327,15 @@ export async function runSampleQuery(
   return result(plan, [...series.values()]);
 }
 
+async function packedThrough(
+  store: AnalyticsStore,
+  tenant: string,
+  settings: Record<string, string | number>,
+): Promise<number> {
+  const [row] = await store.query<{ through: string | number }>(PACKED_THROUGH_SQL, { tenant }, settings);
+  return Number(row?.through ?? 0);
+}
+
 function result(plan: Route, series: QueryResult["series"]): QueryResult {
   return {
     resolution: plan.tier,
@@ -313,12 +346,7 @@ function result(plan: Route, series: QueryResult["series"]): QueryResult {
 }
 
 function pointValue(v: number | string): PointValue {
-  if (typeof v === "number") {
-    if (Number.isFinite(v)) return v;
-    return Number.isNaN(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf";
-  }
-  if (v === "nan" || v === "-nan") return "NaN";
-  if (v === "inf" || v === "+inf") return "+Inf";
-  if (v === "-inf") return "-Inf";
-  return Number(v);
+  const x = sampleValue(v);
+  if (Number.isFinite(x)) return x;
+  return Number.isNaN(x) ? "NaN" : x > 0 ? "+Inf" : "-Inf";
 }

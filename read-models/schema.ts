@@ -10,8 +10,8 @@
  *   and label filters.
  * - `rollup_1m` / `rollup_1h`: mergeable partial states per series and bucket, written
  *   as batches arrive; rows of one bucket merge in the background and at query time.
- * - `rollup_1h_days` / `rollup_1h_compacted`: the 1h tier's closed days packed one row per
- *   series and day, and per tenant the day they reach (read-models/rollup-days.ts).
+ * - `rollup_1h_packed` / `rollup_1h_packed_through`: the 1h tier's closed hours packed one
+ *   row per series and day, and per tenant the hour they reach (read-models/rollup-days.ts).
  * - `late_samples`: samples that arrived after their window closed.
  * - `projection_progress`: each projector's batch plan, written before its inserts, so a
  *   replay after a crash reproduces the same batches and their deduplication tokens.

@@ -12,14 +12,15 @@ import { partitionOf, seriesId } from "../../domain/series.ts";
 import { PlanJournal } from "../../adapters/plan-journal.ts";
 import { RollupCompactor } from "../../adapters/rollup-compactor.ts";
 import { type Aggregation, runSampleQuery, type SampleQuery } from "../../read-models/sample-query.ts";
-import { DAY_MS, MARKS_SQL } from "../../read-models/rollup-days.ts";
+import { DAY_MS, HOUR_MS as HOUR, MARKS_SQL, PACKED_THROUGH_SQL } from "../../read-models/rollup-days.ts";
+import { Unavailable } from "../../domain/errors.ts";
+import type { AnalyticsStore } from "../../domain/ports/analytics-store.ts";
 import { rollupProjection } from "../../projections/rollup.ts";
 import { initialWatermark } from "../../domain/watermark.ts";
 import { defaultRetention } from "../../read-models/schema.ts";
 import { sharedStore, uniqueName } from "../support/analytics.ts";
 import { openPipeline, type Pipeline, sqliteLog, TOPIC } from "../support/pipeline.ts";
 
-const HOUR = 3_600_000;
 const LATENESS = 300_000;
 const PARTITIONS = 4;
 
@@ -60,6 +61,12 @@ async function send(pipeline: Pipeline, tenant: string, names: string[], start: 
       `${tenant}-${start}-${n++}`,
     );
   }
+}
+
+/** The tenant's packed-through marks (ms). */
+async function marksOf(store: AnalyticsStore, tenant: string): Promise<number[]> {
+  return (await store.query<{ tenant: string; through: string | number }>(MARKS_SQL))
+    .filter((m) => m.tenant === tenant).map((m) => Number(m.through));
 }
 
 /** A compactor of the pipeline's rollup projection, at `now`. */
@@ -116,41 +123,53 @@ Deno.test("packed days: same answers before and after packing, again after packi
     const compactor = compactorFor(pipeline, now);
     const packed = await compactor.compact();
     const journal = new PlanJournal(pipeline.store, pipeline.groups[1]);
+    const [through] = await marksOf(pipeline.store, tenant);
+    // Every partition has series with samples in the last hours: the watermark closed an
+    // hour among the last three.
+    assert.ok(
+      through % HOUR === 0 && through <= now - LATENESS && through > now - 3 * HOUR,
+      `packed through ${new Date(through).toISOString()}`,
+    );
     assert.equal(
       packed,
-      4,
-      `packed ${packed} tenant days from ${JSON.stringify(await journal.newest())}; projector errors: ${
+      (through - start) / HOUR,
+      `packed ${packed} tenant hours from ${JSON.stringify(await journal.newest())}; projector errors: ${
         JSON.stringify(pipeline.errors)
       }`,
     );
-    const rows = await pipeline.store.query<{ days: string; through: string }>(
-      `SELECT uniqExact(day) AS days, (SELECT toString(max(through)) FROM rollup_1h_compacted WHERE tenant = {tenant:String}) AS through
-      FROM rollup_1h_days WHERE tenant = {tenant:String}`,
+    const [rows] = await pipeline.store.query<{ days: string }>(
+      "SELECT uniqExact(day) AS days FROM rollup_1h_packed WHERE tenant = {tenant:String}",
       { tenant },
     );
-    assert.equal(Number(rows[0].days), 4, "the four closed days are packed");
-    assert.equal(rows[0].through, new Date(Math.floor(now / DAY_MS) * DAY_MS).toISOString().slice(0, 10));
-    assert.deepEqual(await answer(), before, "answers from packed days equal those from the 1h buckets");
+    assert.equal(
+      Number(rows.days),
+      Math.ceil((through - start) / DAY_MS),
+      "the closed days, today's part-way",
+    );
+    assert.deepEqual(await answer(), before, "answers from packed hours equal those from the 1h buckets");
 
     // Packed again, as after a crash between rows and mark: one row per series and day stays.
-    await pipeline.store.command("DELETE FROM rollup_1h_compacted WHERE tenant = {tenant:String}", {
+    await pipeline.store.command("DELETE FROM rollup_1h_packed_through WHERE tenant = {tenant:String}", {
       tenant,
     });
-    assert.equal(await compactor.compact(), 4, "the four days are packed again");
+    assert.equal(await compactor.compact(), packed, "the same hours are packed again");
     assert.equal(await compactor.compact(), 0, "nothing is left to pack");
     assert.deepEqual(await answer(), before, "packing twice changes no answer");
 
     // A bucket row only the 1h tier has, on a packed day: the closed days are read from
     // the packed rows, so it does not show; a day after the packed boundary would.
     const [series] = await pipeline.store.query<{ id: string }>(
-      "SELECT toString(any(series_id)) AS id FROM rollup_1h_days WHERE tenant = {tenant:String}",
+      "SELECT toString(any(series_id)) AS id FROM rollup_1h_packed WHERE tenant = {tenant:String}",
       { tenant },
     );
-    await pipeline.store.command(
-      `INSERT INTO rollup_1h (tenant, series_id, bucket, count, sum, min, max)
-      VALUES ({tenant:String}, {id:UInt64}, toDateTime(intDiv({at:Int64}, 1000)), 1000, 0, 0, 0)`,
-      { tenant, id: series.id, at: start + DAY_MS + 5 * HOUR },
-    );
+    // So is one in today's last packed hour: closed hours of today are read packed too.
+    for (const at of [start + DAY_MS + 5 * HOUR, through - HOUR]) {
+      await pipeline.store.command(
+        `INSERT INTO rollup_1h (tenant, series_id, bucket, count, sum, min, max)
+        VALUES ({tenant:String}, {id:UInt64}, toDateTime(intDiv({at:Int64}, 1000)), 1000, 0, 0, 0)`,
+        { tenant, id: series.id, at },
+      );
+    }
     const count = { metric: "load", agg: "count" as const, resolution: "1h" as const, filters: {}, by: [] };
     const packedDay = await runSampleQuery(pipeline.store, tenant, {
       ...count,
@@ -172,6 +191,28 @@ Deno.test("packed days: same answers before and after packing, again after packi
       unpacked.series[0].points.some(([, v]) => Number(v) >= 1000),
       "a query that does not reach back a full day reads the 1h buckets",
     );
+
+    // A rebuild between the mark's read and the statement (it empties the packed tables):
+    // the statement fails, to be run again, rather than answer without the packed hours.
+    const racing = new Proxy(pipeline.store, {
+      get(target, prop) {
+        const member = Reflect.get(target, prop);
+        if (prop !== "query") return typeof member === "function" ? member.bind(target) : member;
+        return async (sql: string, ...rest: unknown[]) => {
+          const rows = await (member as (...a: unknown[]) => Promise<unknown[]>).call(target, sql, ...rest);
+          if (sql === PACKED_THROUGH_SQL) {
+            await target.command("DELETE FROM rollup_1h_packed_through WHERE tenant = {tenant:String}", {
+              tenant,
+            });
+          }
+          return rows;
+        };
+      },
+    });
+    await assert.rejects(
+      runSampleQuery(racing, tenant, queries(now)[0], ctx),
+      (error) => error instanceof Unavailable && /replaced while the query ran/.test(error.message),
+    );
   } finally {
     await pipeline.close();
   }
@@ -190,7 +231,7 @@ Deno.test("packed days: a tenant whose watermark has not closed a day in every p
     const compactor = compactorFor(pipeline, now);
     await compactor.compact();
     const [row] = await pipeline.store.query<{ n: string }>(
-      "SELECT count() AS n FROM rollup_1h_days WHERE tenant = {tenant:String}",
+      "SELECT count() AS n FROM rollup_1h_packed WHERE tenant = {tenant:String}",
       { tenant },
     );
     assert.equal(Number(row.n), 0);
@@ -199,7 +240,7 @@ Deno.test("packed days: a tenant whose watermark has not closed a day in every p
   }
 });
 
-Deno.test("packed days: a partition's newest plan counts only once the group has committed it", async () => {
+Deno.test("packed days: a partition's newest plan counts only once the group has committed it; a day packed part-way is packed again whole", async () => {
   const { log, topic, cleanup } = await sqliteLog();
   const store = await sharedStore();
   const tenant = uniqueName("uncommitted");
@@ -211,14 +252,15 @@ Deno.test("packed days: a partition's newest plan counts only once the group has
     }
     const now = Math.floor(Date.now() / DAY_MS) * DAY_MS + 12 * HOUR;
     const day = (n: number) => Math.floor(now / DAY_MS) * DAY_MS - n * DAY_MS;
-    // One 1h bucket a day for the last four days.
+    // Two 1h buckets a day for the last four days, at 01:00 and 05:00.
     await store.command(
-      `INSERT INTO rollup_1h SELECT {tenant:String}, 1, toDateTime(intDiv({first:Int64}, 1000) + number * 86400),
+      `INSERT INTO rollup_1h SELECT {tenant:String}, 1,
+         toDateTime(intDiv({first:Int64}, 1000) + intDiv(number, 2) * 86400 + (number % 2) * 14400),
          1, 1, 1, 1, argMaxState(toFloat64(1), (now64(3), toFloat64(1))), ([toInt32(0)], [toUInt64(1)])
-       FROM numbers(4) GROUP BY number`,
+       FROM numbers(8) GROUP BY number`,
       { tenant, first: day(4) + HOUR },
     );
-    // Each partition's newest plan moved its watermark from three days back to one day back.
+    // Each partition's newest plan moved its watermark from 03:00 three days back to 03:00 one day back.
     const projection = rollupProjection();
     const state = (watermark: number) =>
       projection.encodeState(
@@ -230,8 +272,8 @@ Deno.test("packed days: a partition's newest plan counts only once the group has
         partition,
         first: 0,
         last: 0,
-        before: state(day(3) + HOUR),
-        after: state(day(1) + HOUR),
+        before: state(day(3) + 3 * HOUR),
+        after: state(day(1) + 3 * HOUR),
         now,
       });
     }
@@ -245,18 +287,35 @@ Deno.test("packed days: a partition's newest plan counts only once the group has
       retentionDays: 40,
       now: () => now,
     });
-    const through = async () =>
-      (await store.query<{ tenant: string; through: string | number }>(MARKS_SQL))
-        .filter((m) => m.tenant === tenant).map((m) => Number(m.through));
-    // Not committed: the batch may still be on its way in, so the state before it counts.
-    assert.equal(await compactor.compact(), 1);
-    assert.deepEqual(await through(), [day(3)]);
-    // Committed in one partition only: the other still holds the day back.
+    // Per day packed, the hours its row holds.
+    const packedHours = async () =>
+      (await store.query<{ day: string; hours: number[] }>(
+        `SELECT toString(day) AS day, arrayFilter(h -> count[h + 1] > 0, range(24)) AS hours
+        FROM rollup_1h_packed FINAL WHERE tenant = {tenant:String} ORDER BY day`,
+        { tenant },
+      )).map((r) => [r.day, r.hours.map(Number)]);
+    const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+    // Not committed: the batch may still be on its way in, so the state before it counts,
+    // and of that day only the hours before 03:00.
+    assert.equal(await compactor.compact(), 27);
+    assert.deepEqual(await marksOf(store, tenant), [day(3) + 3 * HOUR]);
+    assert.deepEqual(await packedHours(), [[date(day(4)), [1, 5]], [date(day(3)), [1]]]);
+    // Committed in one partition only: the other still holds the hour back.
     await log.commit(consumer, topic, 0, 1);
     assert.equal(await compactor.compact(), 0);
     await log.commit(consumer, topic, 1, 1);
-    assert.equal(await compactor.compact(), 2);
-    assert.deepEqual(await through(), [day(1)]);
+    assert.equal(await compactor.compact(), 48);
+    assert.deepEqual(await marksOf(store, tenant), [day(1) + 3 * HOUR]);
+    assert.deepEqual(
+      await packedHours(),
+      [[date(day(4)), [1, 5]], [date(day(3)), [1, 5]], [date(day(2)), [1, 5]], [date(day(1)), [1]]],
+      "the day packed part-way holds all its hours, in one row",
+    );
+    const [rows] = await store.query<{ n: string }>(
+      "SELECT count() AS n FROM rollup_1h_packed FINAL WHERE tenant = {tenant:String}",
+      { tenant },
+    );
+    assert.equal(Number(rows.n), 4);
   } finally {
     await cleanup();
   }

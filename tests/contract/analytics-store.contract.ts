@@ -43,27 +43,39 @@ export function analyticsStoreContract(name: string, factory: AnalyticsStoreFact
       },
     });
 
-  contractCase("the schema's DDL is accepted, twice (IF NOT EXISTS)", async (store) => {
-    const suffix = uniqueName("");
-    const renamed = schemaStatements().map((sql) =>
-      sql.replace(/CREATE TABLE IF NOT EXISTS (\w+)/, `CREATE TABLE IF NOT EXISTS $1${suffix}`)
-    );
-    for (const sql of [...renamed, ...renamed]) await store.command(sql);
-    const tables = await store.query<{ name: string }>(
-      "SELECT name FROM system.tables WHERE database = currentDatabase() AND endsWith(name, {suffix:String}) ORDER BY name",
-      { suffix },
-    );
-    assert.deepEqual(tables.map((t) => t.name.slice(0, -suffix.length)).sort(), [
-      "late_samples",
-      "projection_progress",
-      "rollup_1h",
-      "rollup_1h_compacted",
-      "rollup_1h_days",
-      "rollup_1m",
-      "samples",
-      "series",
-    ]);
-  });
+  contractCase(
+    "the schema's DDL is accepted, twice (IF NOT EXISTS), and drops the retired tables",
+    async (store) => {
+      const suffix = uniqueName("");
+      const renamed = schemaStatements().map((sql) =>
+        sql.replace(/(CREATE TABLE IF NOT EXISTS|DROP TABLE IF EXISTS) (\w+)/, `$1 $2${suffix}`)
+      );
+      // The packed rows ordered by series and their marks by day, before they went by day and hour.
+      await store.command(
+        `CREATE TABLE rollup_1h_days${suffix} (tenant LowCardinality(String), series_id UInt64, day Date)
+      ENGINE = ReplacingMergeTree ORDER BY (tenant, series_id, day)`,
+      );
+      await store.command(
+        `CREATE TABLE rollup_1h_compacted${suffix} (tenant LowCardinality(String), through Date, packed DateTime64(3))
+      ENGINE = ReplacingMergeTree(packed) ORDER BY tenant`,
+      );
+      for (const sql of [...renamed, ...renamed]) await store.command(sql);
+      const tables = await store.query<{ name: string }>(
+        "SELECT name FROM system.tables WHERE database = currentDatabase() AND endsWith(name, {suffix:String}) ORDER BY name",
+        { suffix },
+      );
+      assert.deepEqual(tables.map((t) => t.name.slice(0, -suffix.length)).sort(), [
+        "late_samples",
+        "projection_progress",
+        "rollup_1h",
+        "rollup_1h_packed",
+        "rollup_1h_packed_through",
+        "rollup_1m",
+        "samples",
+        "series",
+      ]);
+    },
+  );
 
   contractCase("query parameters are bound exactly, quotes and backslashes included", async (store) => {
     const rows = await store.query<{ big: string; s: string }>(
