@@ -12,6 +12,7 @@ import { clickHouseSource } from "../../read-models/promql/selector-sql.ts";
 import { rangeQuery } from "../../read-models/promql/run-query.ts";
 import { WIDE_SERIES } from "../../read-models/promql/series-scope.ts";
 import { runSampleQuery, type SampleQuery } from "../../read-models/sample-query.ts";
+import { MARK_SQL } from "../../read-models/rollup-days.ts";
 import { defaultRetention } from "../../read-models/schema.ts";
 import { SeriesIndex } from "../../read-models/series-index.ts";
 import { sharedStore, uniqueName } from "../support/analytics.ts";
@@ -155,6 +156,80 @@ Deno.test("/v1/query count and avg by region over a wide selection equal the for
     statements.length > 0 &&
       statements.every((sql) => sql.includes("{series_ids:String}") && !sql.includes("FROM series")),
   );
+  const byRegion = (r: typeof wide) =>
+    [...r.series].sort((a, b) => a.labels.region.localeCompare(b.labels.region));
+  assert.deepEqual(byRegion(named), byRegion(wide));
+});
+
+Deno.test("/v1/query avg by region over a wide selection's packed hours equals the formula, the narrow and the named path", async () => {
+  const store = await sharedStore();
+  const tenant = uniqueName("wide-packed");
+  const DAY = 86_400_000;
+  const first = Math.floor(END / DAY) * DAY - 3 * DAY;
+  const mark = first + 2 * DAY;
+  // Two days of every series, seen on both, packed whole: hour h of series id holds one sample of (7·id + h) mod 100.
+  await store.command(
+    `INSERT INTO series SELECT '${tenant}', 'wide_p', number % ${SERIES} + 1,
+       map('region', concat('r', toString((number % ${SERIES} + 1) % 10)), 'host', concat('h', toString(number % ${SERIES} + 1))),
+       toDate(fromUnixTimestamp64Milli(toInt64(${first}) + intDiv(number, ${SERIES}) * ${DAY}), 'UTC')
+       FROM numbers(${2 * SERIES})`,
+  );
+  await store.command(
+    `INSERT INTO rollup_1h_packed (tenant, series_id, day, count, sum, min, max, packed)
+     SELECT '${tenant}', number % ${SERIES} + 1 AS id,
+       toDate(fromUnixTimestamp64Milli(toInt64(${first}) + intDiv(number, ${SERIES}) * ${DAY}), 'UTC'),
+       arrayMap(h -> toUInt64(1), range(24)), arrayMap(h -> toFloat64((7 * id + h) % 100), range(24)) AS v, v, v,
+       fromUnixTimestamp64Milli(toInt64(${mark}))
+     FROM numbers(${2 * SERIES})`,
+  );
+  await store.command(MARK_SQL, { tenant, through: mark });
+  const q: SampleQuery = {
+    metric: "wide_p",
+    filters: {},
+    agg: "avg",
+    by: ["region"],
+    from: first,
+    to: mark,
+    step: 3_600_000,
+    resolution: "1h",
+  };
+  const ctx = { now: END, retention: defaultRetention, allowedLatenessMs: 300_000 };
+  const statements: string[] = [];
+  const recording: typeof store = Object.create(store);
+  recording.query = (sql, params, settings) => {
+    statements.push(sql);
+    return store.query(sql, params, settings);
+  };
+  const wide = await runSampleQuery(recording, tenant, q, ctx);
+  assert.ok(
+    statements.some((sql) => sql.includes("FROM rollup_1h_packed") && sql.includes("FROM series")),
+    "the wide selection's filter is in the packed statement",
+  );
+  assert.ok(!statements.some((sql) => sql.includes("FROM rollup_1h AS")), "no 1h buckets are read");
+  assert.equal(wide.series.length, 10);
+  for (const s of wide.series) {
+    const r = Number(s.labels.region.slice(1));
+    const ids = Array.from({ length: SERIES / 10 }, (_, i) => i * 10 + (r === 0 ? 10 : r));
+    assert.equal(s.points.length, 48);
+    for (const [t, v] of s.points) {
+      const h = ((t - first) / 3_600_000) % 24;
+      const expected = ids.reduce((a, id) => a + ((7 * id + h) % 100), 0) / ids.length;
+      assert.ok(
+        Math.abs(Number(v) - expected) < 1e-9,
+        `${s.labels.region} at ${t}: ${v}, expected ${expected}`,
+      );
+    }
+  }
+  const narrow = await runSampleQuery(store, tenant, { ...q, filters: { region: "r3" } }, ctx);
+  assert.deepEqual(wide.series.find((s) => s.labels.region === "r3"), narrow.series[0]);
+  const index = new SeriesIndex();
+  const series = Array.from({ length: SERIES }, (_, i) => ({
+    id: String(i + 1),
+    metric: "wide_p",
+    labels: { region: `r${(i + 1) % 10}`, host: `h${i + 1}` },
+  }));
+  for (const day of [first, first + DAY]) await index.add(tenant, series, day / DAY);
+  const named = await runSampleQuery(store, tenant, q, ctx, undefined, { catalog: index });
   const byRegion = (r: typeof wide) =>
     [...r.series].sort((a, b) => a.labels.region.localeCompare(b.labels.region));
   assert.deepEqual(byRegion(named), byRegion(wide));
