@@ -33,6 +33,7 @@ import type { QueryParams } from "../domain/ports/analytics-store.ts";
 import type { WatermarkState } from "../domain/watermark.ts";
 import type { Aggregation } from "./sample-query.ts";
 import { sampleValue } from "./promql/selector-sql.ts";
+import type { SeriesScope } from "./promql/series-scope.ts";
 
 export const DAY_MS = 86_400_000;
 export const HOUR_MS = 3_600_000;
@@ -163,15 +164,14 @@ const FOR_EACH = { count: "sumForEach", sum: "sumForEach", min: "minForEach", ma
  */
 export function packedPartSql(options: {
   readonly agg: Aggregation;
-  /** Expression of a series' group number over `column`, and of the row's group label over `gi`. */
-  readonly group: (column: string) => string;
-  readonly label: (group: string) => string;
-  readonly filter: (column: string) => string;
+  /** The selected series and their groups (`gi`), and what a row carries out for its group. */
+  readonly scope: Pick<SeriesScope, "group" | "label" | "filter">;
   readonly params: QueryParams;
   readonly from: number;
   readonly before: number;
   readonly mark: number;
 }): string {
+  const { scope } = options;
   const columns = PACKED_COLUMNS[options.agg];
   if (columns === undefined) throw new Error(`packed rows do not answer ${options.agg}`);
   Object.assign(options.params, {
@@ -179,10 +179,10 @@ export function packedPartSql(options: {
     packedTo: options.before,
     packedMark: options.mark,
   });
-  return `SELECT ${options.group("r.series_id")} AS gi, ${options.label("gi")} AS g, toInt32(r.day) AS day,
+  return `SELECT ${scope.group("r.series_id")} AS gi, ${scope.label("gi")} AS g, toInt32(r.day) AS day,
       ${columns.map((c) => `${FOR_EACH[c]}(r.${c}) AS ${c}`).join(", ")}
     FROM rollup_1h_packed AS r FINAL
-    WHERE r.tenant = {tenant:String} AND ${options.filter("r.series_id")}
+    WHERE r.tenant = {tenant:String} AND ${scope.filter("r.series_id")}
       AND r.day >= toDate(toDateTime(intDiv({packedFrom:Int64}, 1000), 'UTC'))
       AND r.day < toDate(toDateTime(intDiv({packedTo:Int64}, 1000), 'UTC')) + 1
       AND ${PACKED_MARK_HOLDS}

@@ -264,9 +264,7 @@ export async function runSampleQuery(
       const packedParams = { ...params };
       const sql = packedPartSql({
         agg: q.agg,
-        group: scope.group,
-        label: scope.label,
-        filter: scope.filter,
+        scope,
         params: packedParams,
         from: plan.from,
         before: boundary,
@@ -275,7 +273,8 @@ export async function runSampleQuery(
       packedRead = store.query<PackedDay>(`${withClause(scope.with)}${sql}`, packedParams, settings).then(
         (rows) => unpackedPoints(rows, q.agg, { from: plan.from, before: boundary, step: plan.step }),
         (error) => {
-          if (error instanceof Error && error.message.includes(PACKED_REPLACED)) {
+          // Other errors echo the statement's text, the check's message with it.
+          if (error instanceof Error && error.message.startsWith(PACKED_REPLACED)) {
             throw new Unavailable(`Cannot run query: ${PACKED_REPLACED}; run it again`);
           }
           throw error;
