@@ -279,7 +279,11 @@ async function main(): Promise<void> {
     : undefined;
 
   const telemetry = new Telemetry();
+  const evaluator = roles.has("alerting") ? alerting?.evaluator : undefined;
   const projectorOptions = {
+    // The alert path first: on this thread, a projector batch waits while the streaming
+    // evaluator runs behind the log.
+    ...(evaluator ? { yieldTo: () => evaluator.caughtUp(250) } : {}),
     maxRecords: config.LOOKOUT_PROJECTION_BATCH_RECORDS,
     lingerMs: config.LOOKOUT_PROJECTION_LINGER_MS,
     maxTries: config.LOOKOUT_PROJECTION_MAX_TRIES,

@@ -34,6 +34,8 @@ export interface ProjectorOptions {
   readonly onBatch?: (projection: string, counters: BatchCounters) => void;
   readonly onError?: (projection: string, error: unknown) => void;
   readonly tickMs?: number;
+  /** Awaited before each batch: work that must go first on this thread (the alert path) holds the projector back. */
+  readonly yieldTo?: () => Promise<void>;
 }
 
 export class Projector<S> {
@@ -117,6 +119,7 @@ export class Projector<S> {
       });
       const linger = this.options.lingerMs ?? 0;
       for await (const batch of batches) {
+        await this.options.yieldTo?.();
         while (this.#gate) await this.#gate.opened;
         this.#busy = this.#handle(batch);
         await this.#busy;

@@ -30,6 +30,8 @@ export interface StreamingEvaluatorOptions {
   readonly now: () => number;
   readonly tickMs?: number;
   readonly replayHorizonMs?: number;
+  /** How far behind the log's appends the evaluator may fall before `caughtUp` holds callers back (default 50 ms). */
+  readonly maxLagMs?: number;
   readonly onError?: (error: unknown) => void;
 }
 
@@ -41,6 +43,9 @@ export class StreamingEvaluator {
   /** Rounds of transitions are recorded one at a time, in the order they were decided. */
   #recording: Promise<void> = Promise.resolve();
   #running?: Promise<void>;
+  /** Append time of the newest record evaluated less the time it was evaluated at: how far behind the log it ran. */
+  #lagMs = 0;
+  #caughtUp: (() => void)[] = [];
   #positioned!: () => void;
   /** Resolves once the evaluator has fixed where it starts reading (and committed it for a new group). */
   readonly positioned: Promise<void> = new Promise((resolve) => this.#positioned = resolve);
@@ -59,8 +64,36 @@ export class StreamingEvaluator {
     return this.#running;
   }
 
+  /**
+   * Resolves once the evaluator runs within `maxLagMs` of the log's appends, or after
+   * `maxWaitMs`: work sharing its thread (the read-model projectors) waits on it between
+   * batches, so under load the alert path is served first and the dashboards fall
+   * behind instead.
+   */
+  caughtUp(maxWaitMs: number): Promise<void> {
+    if (this.#lagMs <= (this.options.maxLagMs ?? 50) || this.#abort.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timeout);
+        this.#caughtUp = this.#caughtUp.filter((r) => r !== done);
+        resolve();
+      };
+      const timeout = setTimeout(done, maxWaitMs);
+      this.#caughtUp.push(done);
+    });
+  }
+
+  #evaluated(batch: RecordBatch): void {
+    const newest = batch.records[batch.records.length - 1];
+    if (newest === undefined) return;
+    this.#lagMs = this.options.now() - newest.timestamp;
+    if (this.#lagMs > (this.options.maxLagMs ?? 50)) return;
+    for (const resolve of this.#caughtUp) resolve();
+  }
+
   async stop(): Promise<void> {
     this.#abort.abort();
+    for (const resolve of this.#caughtUp) resolve();
     await this.#running?.catch(() => {});
     await this.#recording;
   }
@@ -78,6 +111,9 @@ export class StreamingEvaluator {
       } catch (error) {
         if (this.#abort.signal.aborted) return;
         this.options.onError?.(error);
+        // Not evaluating while it starts over: it holds no one back meanwhile.
+        this.#lagMs = 0;
+        for (const resolve of this.#caughtUp) resolve();
         await this.#recording;
         await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
         this.#evaluation = new StreamingEvaluation();
@@ -127,7 +163,9 @@ export class StreamingEvaluator {
           const fresh = batch.records.filter((r) => r.offset >= next);
           batch = { ...batch, records: fresh, firstOffset: fresh[0].offset };
         }
-        await this.#hand(evaluateBatch(this.#evaluation, batch));
+        const transitions = evaluateBatch(this.#evaluation, batch);
+        this.#evaluated(batch);
+        await this.#hand(transitions);
         await log.commit(this.#group, samplesTopic, batch.partition, batch.nextOffset);
       }
     } finally {
