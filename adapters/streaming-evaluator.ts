@@ -66,12 +66,17 @@ export class StreamingEvaluator {
 
   /**
    * Resolves once the evaluator runs within `maxLagMs` of the log's appends, or after
-   * `maxWaitMs`: work sharing its thread (the read-model projectors) waits on it between
+   * `maxWaitMs`, or at once without streaming rules: work sharing its thread (the read-model projectors) waits on it between
    * batches, so under load the alert path is served first and the dashboards fall
    * behind instead.
    */
   caughtUp(maxWaitMs: number): Promise<void> {
-    if (this.#lagMs <= (this.options.maxLagMs ?? 50) || this.#abort.signal.aborted) return Promise.resolve();
+    // Without streaming rules there is no alert path to serve first.
+    if (
+      this.#versions.size === 0 || this.#lagMs <= (this.options.maxLagMs ?? 50) || this.#abort.signal.aborted
+    ) {
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timeout);
