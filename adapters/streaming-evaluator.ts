@@ -92,13 +92,17 @@ export class StreamingEvaluator {
     const newest = batch.records[batch.records.length - 1];
     if (newest === undefined) return;
     this.#lagMs = this.options.now() - newest.timestamp;
-    if (this.#lagMs > (this.options.maxLagMs ?? 50)) return;
+    if (this.#lagMs <= (this.options.maxLagMs ?? 50)) this.#release();
+  }
+
+  /** Lets every caller of `caughtUp` go. */
+  #release(): void {
     for (const resolve of this.#caughtUp) resolve();
   }
 
   async stop(): Promise<void> {
     this.#abort.abort();
-    for (const resolve of this.#caughtUp) resolve();
+    this.#release();
     await this.#running?.catch(() => {});
     await this.#recording;
   }
@@ -118,7 +122,7 @@ export class StreamingEvaluator {
         this.options.onError?.(error);
         // Not evaluating while it starts over: it holds no one back meanwhile.
         this.#lagMs = 0;
-        for (const resolve of this.#caughtUp) resolve();
+        this.#release();
         await this.#recording;
         await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
         this.#evaluation = new StreamingEvaluation();

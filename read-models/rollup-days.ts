@@ -38,8 +38,18 @@ import type { SeriesScope } from "./promql/series-scope.ts";
 export const DAY_MS = 86_400_000;
 export const HOUR_MS = 3_600_000;
 
-/** The aggregations the packed rows answer; the others read `rollup_1h`. */
-export const PACKED_AGGREGATIONS: ReadonlySet<Aggregation> = new Set(["avg", "sum", "min", "max", "count"]);
+/** The aggregations the packed rows answer, and the packed columns each reads; the others read `rollup_1h`. */
+const PACKED_COLUMNS: Readonly<Partial<Record<Aggregation, readonly ("sum" | "count" | "min" | "max")[]>>> = {
+  avg: ["sum", "count"],
+  sum: ["sum", "count"],
+  count: ["count"],
+  min: ["min", "count"],
+  max: ["max", "count"],
+};
+
+export const PACKED_AGGREGATIONS: ReadonlySet<Aggregation> = new Set(
+  Object.keys(PACKED_COLUMNS) as Aggregation[],
+);
 
 export function rollupDaysTables(retentionDays: number): string[] {
   return [
@@ -140,18 +150,8 @@ export const PACKED_REPLACED = "packed rows of the 1h tier were replaced while t
  * and fails the statement otherwise: a rebuild swapped in empty packed tables after the
  * caller read the mark, so rows before it may be missing.
  */
-export const PACKED_MARK_HOLDS = `throwIf(
-    ifNull((SELECT ${THROUGH_MS} FROM rollup_1h_packed_through WHERE tenant = {tenant:String}), 0) < {packedMark:Int64},
-    '${PACKED_REPLACED}') = 0`;
-
-/** The packed columns each aggregation reads. */
-const PACKED_COLUMNS: Readonly<Record<string, readonly ("sum" | "count" | "min" | "max")[]>> = {
-  avg: ["sum", "count"],
-  sum: ["sum", "count"],
-  count: ["count"],
-  min: ["min", "count"],
-  max: ["max", "count"],
-};
+export const PACKED_MARK_HOLDS =
+  `throwIf((${PACKED_THROUGH_SQL}) < {packedMark:Int64}, '${PACKED_REPLACED}') = 0`;
 
 const FOR_EACH = { count: "sumForEach", sum: "sumForEach", min: "minForEach", max: "maxForEach" } as const;
 

@@ -124,19 +124,16 @@ Deno.test("packed days: same answers before and after packing, again after packi
     const packed = await compactor.compact();
     const journal = new PlanJournal(pipeline.store, pipeline.groups[1]);
     const [through] = await marksOf(pipeline.store, tenant);
+    const diagnosis = `packed ${packed} tenant hours through ${through} from ${
+      JSON.stringify(await journal.newest())
+    }; projector errors: ${JSON.stringify(pipeline.errors)}`;
     // Every partition has series with samples in the last hours: the watermark closed an
     // hour among the last three.
     assert.ok(
       through % HOUR === 0 && through <= now - LATENESS && through > now - 3 * HOUR,
-      `packed through ${new Date(through).toISOString()}`,
+      diagnosis,
     );
-    assert.equal(
-      packed,
-      (through - start) / HOUR,
-      `packed ${packed} tenant hours from ${JSON.stringify(await journal.newest())}; projector errors: ${
-        JSON.stringify(pipeline.errors)
-      }`,
-    );
+    assert.equal(packed, (through - start) / HOUR, diagnosis);
     const [rows] = await pipeline.store.query<{ days: string }>(
       "SELECT uniqExact(day) AS days FROM rollup_1h_packed WHERE tenant = {tenant:String}",
       { tenant },
