@@ -8,12 +8,14 @@
  *
  * Raw reads use FINAL (one row per series and timestamp, the last written); each query
  * also runs without it, interleaved, as the peer that shows what FINAL costs, and with
- * `--repeats P` again after P % of the raw samples were written a second time.
+ * `--repeats P` again after P % of the raw samples were written a second time. With
+ * `--peer reads` the peer is instead each query with ClickHouse's default thresholds for
+ * reading a part on several threads, against Lookout's (`QUERY_SETTINGS`).
  *
  * The 1h tier's hours closed by a watermark 5 minutes behind now are packed, as the
  * compactor packs them.
  *
- * `deno run -A bench/query-profile.ts [--series 10000] [--runs 5] [--repeats 1] [--keep DIR] [--case TEXT]`
+ * `deno run -A bench/query-profile.ts [--series 10000] [--runs 5] [--repeats 1] [--keep DIR] [--case TEXT] [--peer reads]`
  * (`--keep` reuses a data directory left by an earlier run with the same `--series`;
  * `--case` runs only the queries whose name holds TEXT).
  */
@@ -135,7 +137,30 @@ function withoutFinal(store: AnalyticsStore): AnalyticsStore {
   });
 }
 
-/** Each case with FINAL and without, runs interleaved so load changes hit both alike. */
+/**
+ * The store with ClickHouse's default thresholds for reading a part on several threads
+ * (163,840 rows, 240 MiB) in place of `QUERY_SETTINGS`' own.
+ */
+function defaultReads(store: AnalyticsStore): AnalyticsStore {
+  return new Proxy(store, {
+    get(target, prop) {
+      const member = Reflect.get(target, prop);
+      if (prop !== "query") return typeof member === "function" ? member.bind(target) : member;
+      return (sql: string, params?: unknown, settings?: Record<string, unknown>) =>
+        (member as (...a: unknown[]) => Promise<unknown[]>).call(target, sql, params, {
+          ...settings,
+          merge_tree_min_rows_for_concurrent_read: 163_840,
+          merge_tree_min_bytes_for_concurrent_read: 251_658_240,
+        });
+    },
+  });
+}
+
+const PEER = argValue(args, "--peer") === "reads"
+  ? { label: " (peer: default thresholds for parallel reads)", wrap: defaultReads, ratio: "ours / default" }
+  : { label: " (peer: no FINAL)", wrap: withoutFinal, ratio: "FINAL / no FINAL" };
+
+/** Each case and its peer, runs interleaved so load changes hit both alike. */
 async function measure(
   store: AnalyticsStore,
   cases: readonly [string, (s: AnalyticsStore) => Promise<unknown>][],
@@ -144,7 +169,7 @@ async function measure(
     const statements = new Map<string, number[]>();
     const variants = [
       { label: "", store: metered(store, statements), cpu: [] as number[], wall: [] as number[] },
-      { label: " (peer: no FINAL)", store: withoutFinal(store), cpu: [] as number[], wall: [] as number[] },
+      { label: PEER.label, store: PEER.wrap(store), cpu: [] as number[], wall: [] as number[] },
     ];
     for (const v of variants) await run(v.store);
     for (let i = 0; i < RUNS; i++) {
@@ -163,7 +188,9 @@ async function measure(
       );
     }
     console.log(
-      `  ratio FINAL / no FINAL: ${(median(variants[0].cpu) / median(variants[1].cpu)).toFixed(2)}x`,
+      `  ratio ${PEER.ratio}: CPU ${(median(variants[0].cpu) / median(variants[1].cpu)).toFixed(2)}x, wall ${
+        (median(variants[0].wall) / median(variants[1].wall)).toFixed(2)
+      }x`,
     );
     for (const [sql, values] of statements) console.log(`  ${median(values).toFixed(1)} ms CPU  ${sql}`);
   }

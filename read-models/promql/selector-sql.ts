@@ -82,9 +82,17 @@ interface SelectedRow {
 
 /**
  * Denormals as text so NaN and ±Inf survive JSON; a query size that fits the literal
- * id lists of matched series (about 10 bytes per series, twice).
+ * id lists of matched series (about 10 bytes per series, twice). A part is read on
+ * several threads from 16,384 rows or 1 MiB on: ClickHouse's defaults (163,840 rows and
+ * 240 MiB) leave a dashboard's scan of a few hundred MiB on one thread
+ * (`bench/RESULTS.md`, "reads split across threads").
  */
-export const QUERY_SETTINGS = { output_format_json_quote_denormals: 1, max_query_size: 64 << 20 } as const;
+export const QUERY_SETTINGS = {
+  output_format_json_quote_denormals: 1,
+  max_query_size: 64 << 20,
+  merge_tree_min_rows_for_concurrent_read: 16_384,
+  merge_tree_min_bytes_for_concurrent_read: 1 << 20,
+} as const;
 
 export function clickHouseSource(
   store: AnalyticsStore,
