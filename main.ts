@@ -36,7 +36,9 @@ import { rebuildSummaries } from "./read-models/rebuild-summaries.ts";
 import { runRebuildCli } from "./adapters/rebuild-cli.ts";
 import { RangeResultCache } from "./read-models/promql/result-cache.ts";
 import { openSeriesIndex } from "./adapters/series-index-refresh.ts";
+import { PackedMarks } from "./read-models/packed-marks.ts";
 import { RecentSamples } from "./read-models/recent-samples.ts";
+import { packedThrough } from "./read-models/sample-query.ts";
 import { holdingRecentSamples, openRecentSamples } from "./adapters/recent-samples-lifecycle.ts";
 
 const DAY_MS = 86_400_000;
@@ -442,6 +444,7 @@ async function main(): Promise<void> {
         store,
         catalog: seriesIndex?.index,
         head: recentSamples,
+        marks: new PackedMarks((tenant) => packedThrough(store, tenant)),
         limits: {
           maxSeries: config.LOOKOUT_QUERY_MAX_SERIES,
           maxPointsPerSeries: config.LOOKOUT_QUERY_MAX_POINTS,

@@ -37,6 +37,7 @@ import {
   packedPartSql,
   unpackedPoints,
 } from "./rollup-days.ts";
+import type { PackedMarks } from "./packed-marks.ts";
 import type { RecentSamples } from "./recent-samples.ts";
 import { recentTail } from "./recent-tail.ts";
 
@@ -210,6 +211,8 @@ export interface QuerySources {
   readonly catalog?: SeriesCatalog;
   /** Answers the raw part when it holds every sample of the tenant in its range. */
   readonly head?: RecentSamples;
+  /** The tenants' packed-through marks as this process last read them; read per query without. */
+  readonly marks?: PackedMarks;
 }
 
 export async function runSampleQuery(
@@ -218,7 +221,7 @@ export async function runSampleQuery(
   q: SampleQuery,
   ctx: RouteContext,
   limits: QueryLimits = defaultQueryLimits,
-  { catalog, head }: QuerySources = {},
+  { catalog, head, marks }: QuerySources = {},
 ): Promise<QueryResult> {
   validate(q);
   const plan: Route = route(q, ctx);
@@ -237,7 +240,11 @@ export async function runSampleQuery(
   // fails if a rebuild has taken the mark back since.
   const packed = rollups && plan.tier === "1h" && PACKED_AGGREGATIONS.has(q.agg) &&
     plan.from < ctx.now - DAY_MS;
-  const markRead = packed ? packedThrough(store, tenant, settings) : Promise.resolve(0);
+  const markRead = !packed
+    ? Promise.resolve(0)
+    : marks
+    ? marks.get(tenant)
+    : packedThrough(store, tenant, settings);
   markRead.catch(() => {});
   // Series seen in the range; the lookup asks only for the labels the groups need. With
   // groups, a selection past WIDE_SERIES is not read out of the series table: its filter
@@ -275,6 +282,7 @@ export async function runSampleQuery(
         (error) => {
           // Other errors echo the statement's text, the check's message with it.
           if (error instanceof Error && error.message.startsWith(PACKED_REPLACED)) {
+            marks?.forget(tenant);
             throw new Unavailable(`Cannot run query: ${PACKED_REPLACED}; run it again`);
           }
           throw error;
@@ -326,10 +334,11 @@ export async function runSampleQuery(
   return result(plan, [...series.values()]);
 }
 
-async function packedThrough(
+/** A tenant's packed-through mark (ms) as stored now. */
+export async function packedThrough(
   store: AnalyticsStore,
   tenant: string,
-  settings: Record<string, string | number>,
+  settings: Record<string, string | number> = QUERY_SETTINGS,
 ): Promise<number> {
   const [row] = await store.query<{ through: string | number }>(PACKED_THROUGH_SQL, { tenant }, settings);
   return Number(row?.through ?? 0);

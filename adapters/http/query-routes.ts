@@ -11,6 +11,7 @@ import type { SeriesCatalog } from "../../domain/ports/series-catalog.ts";
 import { findSeries, labelNames, labelValues } from "../../read-models/discovery.ts";
 import type { RouteContext } from "../../read-models/resolution.ts";
 import { AGGREGATIONS, type QueryLimits, runSampleQuery } from "../../read-models/sample-query.ts";
+import type { PackedMarks } from "../../read-models/packed-marks.ts";
 import type { RecentSamples } from "../../read-models/recent-samples.ts";
 import type { TenantEnv } from "./app.ts";
 
@@ -20,6 +21,8 @@ export interface QueryOptions {
   readonly catalog?: SeriesCatalog;
   /** The head of recent samples this process's raw projection feeds, for the raw part of queries. */
   readonly head?: RecentSamples;
+  /** The tenants' packed-through marks, read at most once a second instead of per query. */
+  readonly marks?: PackedMarks;
   readonly limits: QueryLimits;
   readonly context: () => RouteContext;
 }
@@ -72,7 +75,7 @@ export function queryRoutes(options: QueryOptions): Hono<TenantEnv> {
       body,
       options.context(),
       options.limits,
-      { catalog: options.catalog, head: options.head },
+      { catalog: options.catalog, head: options.head, marks: options.marks },
     );
     return c.json(result);
   });
