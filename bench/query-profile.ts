@@ -91,13 +91,13 @@ async function load(store: AnalyticsStore, now: number): Promise<void> {
 /** Packs the 1h tier's closed hours, as the compactor does once the watermark has passed them. */
 async function pack(store: AnalyticsStore, now: number): Promise<void> {
   const [packed] = await store.query<{ n: string }>(
-    "SELECT count() AS n FROM rollup_1h_packed WHERE tenant = 'bench'",
+    "SELECT count() AS n FROM rollup_1h_by_day WHERE tenant = 'bench'",
   );
   if (Number(packed.n) > 0) return;
   const through = Math.floor((now - 300_000) / HOUR) * HOUR;
   const params = { tenant: "bench", from: Math.floor(now / DAY) * DAY - 31 * DAY, to: through, through };
   await store.command(PACK_SQL, params);
-  await store.command("OPTIMIZE TABLE rollup_1h_packed FINAL");
+  await store.command("OPTIMIZE TABLE rollup_1h_by_day FINAL");
   await store.command(MARK_SQL, params);
 }
 

@@ -1,5 +1,5 @@
 /**
- * Per tenant, the hour up to which the 1h tier is packed (`rollup_1h_packed_through`),
+ * Per tenant, the hour up to which the 1h tier is packed (`rollup_1h_by_day_through`),
  * as a query service last read it. A mark read earlier is never wrong for a query: it is
  * at most behind the stored one, so the query reads more of its range from `rollup_1h`
  * and answers the same. It is only wrong after a rebuild took the stored mark back, which

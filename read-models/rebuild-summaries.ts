@@ -34,7 +34,7 @@ export const rebuildSummaries: Readonly<Record<"raw" | "rollup", ModelSummaries>
   rollup: {
     tables: ["rollup_1m", "rollup_1h", "late_samples"],
     // Packed from the rebuilt 1h tier again by the compactor.
-    cleared: ["rollup_1h_packed", "rollup_1h_packed_through"],
+    cleared: ["rollup_1h_by_day", "rollup_1h_by_day_through"],
     summary: (table) =>
       table.startsWith("late_samples")
         ? `SELECT count() AS rows, uniqExact(tenant, series_id, ts) AS distinct FROM ${table}`

@@ -1,7 +1,10 @@
 /**
- * The 1h tier packed by day: one row per series and day in `rollup_1h_packed` holding that
- * day's 24 hourly buckets as arrays (count, sum, min, max), so a range of N days reads N
- * rows per series instead of 24·N. `rollup_1h` keeps every bucket; the packed rows are a
+ * The 1h tier packed by day: one row per series and day in `rollup_1h_by_day` holding that
+ * day's 24 hourly buckets as arrays (sum, min, max), which hours have samples (a bitmask)
+ * and their sample counts: one number when every such hour has the same count (a series
+ * sampled at a fixed interval), an array otherwise. A range of N days reads N rows per
+ * series instead of 24·N, and an average over series at a fixed interval sums one
+ * array per row, not two. `rollup_1h` keeps every bucket; the packed rows are a
  * second, read-optimised copy of its closed hours. Rows are ordered by day, then series:
  * each packing statement writes a range of days, so its parts overlap no other's but on
  * the day packed part-way, and FINAL merges little more than that day.
@@ -12,7 +15,7 @@
  * out of both tiers). The watermarks are read from the projection's journal: per
  * partition the state after its newest journaled batch once that batch is committed,
  * the state before it otherwise, so a batch still being written cannot add to an hour
- * judged closed. `rollup_1h_packed_through` records per tenant the hour up to which rows
+ * judged closed. `rollup_1h_by_day_through` records per tenant the hour up to which rows
  * are packed; queries read packed rows before it and `rollup_1h` from it on, so a
  * dashboard's range up to the last closed hour reads packed rows only. Rows are written
  * before the mark that covers them, and marks only move forward but for a rebuild, which
@@ -38,25 +41,41 @@ import type { SeriesScope } from "./promql/series-scope.ts";
 export const DAY_MS = 86_400_000;
 export const HOUR_MS = 3_600_000;
 
-/** The aggregations the packed rows answer, and the packed columns each reads; the others read `rollup_1h`. */
-const PACKED_COLUMNS: Readonly<Partial<Record<Aggregation, readonly ("sum" | "count" | "min" | "max")[]>>> = {
-  avg: ["sum", "count"],
-  sum: ["sum", "count"],
-  count: ["count"],
-  min: ["min", "count"],
-  max: ["max", "count"],
+/**
+ * The aggregations the packed rows answer, the hourly arrays each reads, and whether it
+ * needs each hour's sample count (`avg`, `count`) or only which hours have samples (the
+ * others read the row's `hours`); `last` and percentiles read `rollup_1h`.
+ */
+const PACKED_READS: Readonly<
+  Partial<
+    Record<
+      Aggregation,
+      { readonly arrays: readonly ("sum" | "count" | "min" | "max")[]; readonly counts: boolean }
+    >
+  >
+> = {
+  avg: { arrays: ["sum", "count"], counts: true },
+  sum: { arrays: ["sum"], counts: false },
+  count: { arrays: ["count"], counts: true },
+  min: { arrays: ["min"], counts: false },
+  max: { arrays: ["max"], counts: false },
 };
 
 export const PACKED_AGGREGATIONS: ReadonlySet<Aggregation> = new Set(
-  Object.keys(PACKED_COLUMNS) as Aggregation[],
+  Object.keys(PACKED_READS) as Aggregation[],
 );
 
 export function rollupDaysTables(retentionDays: number): string[] {
   return [
-    `CREATE TABLE IF NOT EXISTS rollup_1h_packed (
+    `CREATE TABLE IF NOT EXISTS rollup_1h_by_day (
       tenant LowCardinality(String),
       series_id UInt64,
       day Date,
+      -- bit h set: hour h has samples
+      hours UInt32,
+      -- the sample count of every hour with samples when they all have the same, 0 otherwise
+      per_hour UInt64,
+      -- each hour's sample count, only when they differ (empty otherwise)
       count Array(UInt64),
       sum Array(Float64),
       min Array(Float64),
@@ -67,15 +86,17 @@ export function rollupDaysTables(retentionDays: number): string[] {
     PARTITION BY toYYYYMM(day)
     ORDER BY (tenant, day, series_id)
     TTL day + INTERVAL ${retentionDays} DAY`,
-    `CREATE TABLE IF NOT EXISTS rollup_1h_packed_through (
+    `CREATE TABLE IF NOT EXISTS rollup_1h_by_day_through (
       tenant LowCardinality(String),
       through DateTime
     ) ENGINE = ReplacingMergeTree(through)
     ORDER BY tenant`,
-    // The tables before rows were ordered by day and marks went by hour: without them
-    // each tenant is packed again from its oldest bucket, once.
+    // The tables of earlier layouts (rows ordered by series, marks by day, counts always
+    // as arrays): without them each tenant is packed again from its oldest bucket, once.
     "DROP TABLE IF EXISTS rollup_1h_days",
     "DROP TABLE IF EXISTS rollup_1h_compacted",
+    "DROP TABLE IF EXISTS rollup_1h_packed",
+    "DROP TABLE IF EXISTS rollup_1h_packed_through",
   ];
 }
 
@@ -101,12 +122,15 @@ export function closedThrough(
 
 /**
  * The statement that packs one tenant's buckets of [from, to) (ms; `from` a midnight,
- * `to` an hour), merged across their partial rows, into `rollup_1h_packed`, each row
+ * `to` an hour), merged across their partial rows, into `rollup_1h_by_day`, each row
  * packed through `to`; parameters `tenant`, `from`, `to`.
  */
-export const PACK_SQL = `INSERT INTO rollup_1h_packed (tenant, series_id, day, count, sum, min, max, packed)
+export const PACK_SQL =
+  `INSERT INTO rollup_1h_by_day (tenant, series_id, day, hours, per_hour, count, sum, min, max, packed)
   SELECT {tenant:String}, series_id, toDate(bucket, 'UTC') AS day,
-    groupArrayInsertAt(toUInt64(0), 24)(c, toHour(bucket, 'UTC')),
+    groupBitOrIf(bitShiftLeft(toUInt32(1), toHour(bucket, 'UTC')), c > 0),
+    if(minIf(c, c > 0) = maxIf(c, c > 0), minIf(c, c > 0), 0) AS uniform,
+    if(uniform > 0, [], groupArrayInsertAt(toUInt64(0), 24)(c, toHour(bucket, 'UTC'))),
     groupArrayInsertAt(toFloat64(0), 24)(s, toHour(bucket, 'UTC')),
     groupArrayInsertAt(inf, 24)(lo, toHour(bucket, 'UTC')),
     groupArrayInsertAt(-inf, 24)(hi, toHour(bucket, 'UTC')),
@@ -123,7 +147,7 @@ export const PACK_SQL = `INSERT INTO rollup_1h_packed (tenant, series_id, day, c
   -- passes them through instead of merging them on every read.
   ORDER BY day, series_id`;
 
-export const MARK_SQL = `INSERT INTO rollup_1h_packed_through (tenant, through)
+export const MARK_SQL = `INSERT INTO rollup_1h_by_day_through (tenant, through)
   VALUES ({tenant:String}, toDateTime(intDiv({through:Int64}, 1000), 'UTC'))`;
 
 /** A tenant's oldest 1h bucket (ms), null without any. */
@@ -131,16 +155,16 @@ export const FIRST_BUCKET_SQL =
   `SELECT if(count() = 0, NULL, toInt64(toUnixTimestamp(min(bucket))) * 1000) AS first
   FROM rollup_1h WHERE tenant = {tenant:String}`;
 
-/** A tenant's packed-through hour as ms, over its rows of `rollup_1h_packed_through`. */
+/** A tenant's packed-through hour as ms, over its rows of `rollup_1h_by_day_through`. */
 const THROUGH_MS = "toInt64(toUnixTimestamp(max(through))) * 1000";
 
 /** Per tenant, the hour (ms) up to which rows are packed. */
 export const MARKS_SQL =
-  `SELECT tenant, ${THROUGH_MS} AS through FROM rollup_1h_packed_through GROUP BY tenant`;
+  `SELECT tenant, ${THROUGH_MS} AS through FROM rollup_1h_by_day_through GROUP BY tenant`;
 
 /** A tenant's packed-through hour (ms; 0 when nothing is packed); parameter `tenant`. */
 export const PACKED_THROUGH_SQL =
-  `SELECT ${THROUGH_MS} AS through FROM rollup_1h_packed_through WHERE tenant = {tenant:String}`;
+  `SELECT ${THROUGH_MS} AS through FROM rollup_1h_by_day_through WHERE tenant = {tenant:String}`;
 
 /** What a statement that read packed rows of a mark it took before fails with, once the mark went back. */
 export const PACKED_REPLACED = "packed rows of the 1h tier were replaced while the query ran";
@@ -158,9 +182,11 @@ const FOR_EACH = { count: "sumForEach", sum: "sumForEach", min: "minForEach", ma
 /**
  * The packed part of a dashboard query: each selected series' days in range merged per
  * group and day, hour by hour (`sumForEach` and the like over the 24-hour arrays). Rows
- * carry the group as the other parts do (`g`), the day (days since the epoch) and the
- * merged arrays, for `unpackedPoints`; the statement checks the tenant's mark is still
- * at least the `mark` the caller read (`PACKED_MARK_HOLDS`).
+ * carry the group as the other parts do (`g`), the day (days since the epoch), the hours
+ * with samples and the merged arrays, for `unpackedPoints`. Counts are summed per group,
+ * day and `hours`: rows whose hours all hold the same count (a series sampled at a fixed
+ * interval) carry it once, so their sum needs no array. The statement checks the
+ * tenant's mark is still at least the `mark` the caller read (`PACKED_MARK_HOLDS`).
  */
 export function packedPartSql(options: {
   readonly agg: Aggregation;
@@ -172,29 +198,38 @@ export function packedPartSql(options: {
   readonly mark: number;
 }): string {
   const { scope } = options;
-  const columns = PACKED_COLUMNS[options.agg];
-  if (columns === undefined) throw new Error(`packed rows do not answer ${options.agg}`);
+  const reads = PACKED_READS[options.agg];
+  if (reads === undefined) throw new Error(`packed rows do not answer ${options.agg}`);
   Object.assign(options.params, {
     packedFrom: options.from,
     packedTo: options.before,
     packedMark: options.mark,
   });
+  const columns = [
+    ...(reads.counts ? ["r.hours AS hours", "sum(r.per_hour) AS uniform"] : ["groupBitOr(r.hours) AS hours"]),
+    ...reads.arrays.map((c) => `${FOR_EACH[c]}(r.${c}) AS ${c}`),
+  ];
   return `SELECT ${scope.group("r.series_id")} AS gi, ${scope.label("gi")} AS g, toInt32(r.day) AS day,
-      ${columns.map((c) => `${FOR_EACH[c]}(r.${c}) AS ${c}`).join(", ")}
-    FROM rollup_1h_packed AS r FINAL
+      ${columns.join(", ")}
+    FROM rollup_1h_by_day AS r FINAL
     WHERE r.tenant = {tenant:String} AND ${scope.filter("r.series_id")}
       AND r.day >= toDate(toDateTime(intDiv({packedFrom:Int64}, 1000), 'UTC'))
       AND r.day < toDate(toDateTime(intDiv({packedTo:Int64}, 1000), 'UTC')) + 1
       AND ${PACKED_MARK_HOLDS}
-    GROUP BY gi, day`;
+    GROUP BY gi, day${reads.counts ? ", hours" : ""}`;
 }
 
 /** A row of `packedPartSql`: numbers as the JSON output has them (64-bit integers and non-finite values quoted). */
 export interface PackedDay {
   readonly g: unknown;
   readonly day: number | string;
+  /** Bit h set: some series of the row has samples in hour h. */
+  readonly hours: number | string;
+  /** With counts: the summed count of each hour with samples of the rows that carry it once. */
+  readonly uniform?: number | string;
   readonly sum?: readonly (number | string)[];
-  readonly count: readonly (number | string)[];
+  /** With counts: the summed counts of the rows that carry them per hour; empty when none does. */
+  readonly count?: readonly (number | string)[];
   readonly min?: readonly (number | string)[];
   readonly max?: readonly (number | string)[];
 }
@@ -214,11 +249,17 @@ export function unpackedPoints(
   const buckets = new Map<number, Map<unknown, [number, number]>>();
   for (const row of rows) {
     const start = Number(row.day) * DAY_MS;
+    const hours = Number(row.hours);
+    const uniform = Number(row.uniform ?? 0);
+    const counts = row.count ?? [];
     const values = column === "count" ? undefined : row[column as "sum" | "min" | "max"];
     for (let h = 0; h < 24; h++) {
+      if ((hours & (1 << h)) === 0) continue;
       const hour = start + h * HOUR_MS;
-      const n = Number(row.count[h]);
-      if (n === 0 || hour < range.from || hour >= range.before) continue;
+      if (hour < range.from || hour >= range.before) continue;
+      // The hour's samples: the rows carrying one count for all their hours and those
+      // carrying each (`avg`, `count`); the others need only know the hour has some.
+      const n = uniform + Number(counts[h] ?? 0);
       const t = Math.floor(hour / range.step) * range.step;
       let groups = buckets.get(t);
       if (!groups) buckets.set(t, groups = new Map());

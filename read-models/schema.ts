@@ -10,7 +10,7 @@
  *   and label filters.
  * - `rollup_1m` / `rollup_1h`: mergeable partial states per series and bucket, written
  *   as batches arrive; rows of one bucket merge in the background and at query time.
- * - `rollup_1h_packed` / `rollup_1h_packed_through`: the 1h tier's closed hours packed one
+ * - `rollup_1h_by_day` / `rollup_1h_by_day_through`: the 1h tier's closed hours packed one
  *   row per series and day, and per tenant the hour they reach (read-models/rollup-days.ts).
  * - `late_samples`: samples that arrived after their window closed.
  * - `projection_progress`: each projector's batch plan, written before its inserts, so a

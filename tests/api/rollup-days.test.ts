@@ -44,7 +44,7 @@ function hosts(tenant: string): string[] {
   return chosen;
 }
 
-/** Samples every 10 min from `start` to `end` (each series skipping every fifth hour), values multiples of 0.25 (exact sums in any order). */
+/** Samples every 10 min from `start` to `end` (each series skipping every fifth hour, even ones with a seventh sample in every seventh hour), values multiples of 0.25 (exact sums in any order). */
 async function send(pipeline: Pipeline, tenant: string, names: string[], start: number, end: number) {
   const defs = names.map((host, i) => {
     const labels = { host, zone: i % 3 ? "b" : "a" };
@@ -59,6 +59,12 @@ async function send(pipeline: Pipeline, tenant: string, names: string[], start: 
         // Each series misses some hours, so a group's hour mixes series with and without data.
         if ((Math.floor(ts / HOUR) + i) % 5 === 0) continue;
         b.addSample(s, ts + i * 1_000, ((ts / 600_000 + i * 7) % 97) / 4 - 3);
+        // Even series take a second sample at the top of every seventh hour, so their
+        // days mix hours of 6 and 7 samples (packed with a count per hour) and the odd
+        // series' days hold 6 in every hour (packed with one count).
+        if (i % 2 === 0 && ts % HOUR === 0 && Math.floor(ts / HOUR) % 7 === 0) {
+          b.addSample(s, ts + i * 1_000 + 300_000, ((ts / 300_000 + i) % 89) / 4 - 2);
+        }
       }
     }
     await appendSamples(
@@ -140,9 +146,15 @@ Deno.test("packed days: same answers before and after packing, again after packi
       diagnosis,
     );
     assert.equal(packed, (through - start) / HOUR, diagnosis);
-    const [rows] = await pipeline.store.query<{ days: string }>(
-      "SELECT uniqExact(day) AS days FROM rollup_1h_packed WHERE tenant = {tenant:String}",
+    const [rows] = await pipeline.store.query<{ days: string; one: string; each: string }>(
+      `SELECT uniqExact(day) AS days, countIf(per_hour > 0 AND empty(count)) AS one,
+        countIf(per_hour = 0 AND length(count) = 24) AS each
+      FROM rollup_1h_by_day FINAL WHERE tenant = {tenant:String}`,
       { tenant },
+    );
+    assert.ok(
+      Number(rows.one) > 0 && Number(rows.each) > 0,
+      `rows of both count layouts: ${JSON.stringify(rows)}`,
     );
     assert.equal(
       Number(rows.days),
@@ -152,7 +164,7 @@ Deno.test("packed days: same answers before and after packing, again after packi
     assert.deepEqual(await answer(), before, "answers from packed hours equal those from the 1h buckets");
 
     // Packed again, as after a crash between rows and mark: one row per series and day stays.
-    await pipeline.store.command("DELETE FROM rollup_1h_packed_through WHERE tenant = {tenant:String}", {
+    await pipeline.store.command("DELETE FROM rollup_1h_by_day_through WHERE tenant = {tenant:String}", {
       tenant,
     });
     assert.equal(await compactor.compact(), packed, "the same hours are packed again");
@@ -162,7 +174,7 @@ Deno.test("packed days: same answers before and after packing, again after packi
     // A bucket row only the 1h tier has, on a packed day: the closed days are read from
     // the packed rows, so it does not show; a day after the packed boundary would.
     const [series] = await pipeline.store.query<{ id: string }>(
-      "SELECT toString(any(series_id)) AS id FROM rollup_1h_packed WHERE tenant = {tenant:String}",
+      "SELECT toString(any(series_id)) AS id FROM rollup_1h_by_day WHERE tenant = {tenant:String}",
       { tenant },
     );
     // So is one in today's last packed hour: closed hours of today are read packed too.
@@ -204,7 +216,7 @@ Deno.test("packed days: same answers before and after packing, again after packi
         return async (sql: string, ...rest: unknown[]) => {
           const rows = await (member as (...a: unknown[]) => Promise<unknown[]>).call(target, sql, ...rest);
           if (sql === PACKED_THROUGH_SQL) {
-            await target.command("DELETE FROM rollup_1h_packed_through WHERE tenant = {tenant:String}", {
+            await target.command("DELETE FROM rollup_1h_by_day_through WHERE tenant = {tenant:String}", {
               tenant,
             });
           }
@@ -223,7 +235,7 @@ Deno.test("packed days: same answers before and after packing, again after packi
     const marks = new PackedMarks((t) => packedThrough(pipeline.store, t), { maxAgeMs: 3_600_000 });
     const held = await runSampleQuery(pipeline.store, tenant, queries(now)[0], ctx, undefined, { marks });
     assert.deepEqual(held, await runSampleQuery(pipeline.store, tenant, queries(now)[0], ctx));
-    await pipeline.store.command("DELETE FROM rollup_1h_packed_through WHERE tenant = {tenant:String}", {
+    await pipeline.store.command("DELETE FROM rollup_1h_by_day_through WHERE tenant = {tenant:String}", {
       tenant,
     });
     await assert.rejects(
@@ -245,14 +257,14 @@ Deno.test("packed days: same answers before and after packing, again after packi
         return (sql: string, ...rest: unknown[]) =>
           (member as (...a: unknown[]) => Promise<unknown[]>).call(
             target,
-            sql.replace("FROM rollup_1h_packed AS r", "FROM rollup_1h_packed_missing AS r"),
+            sql.replace("FROM rollup_1h_by_day AS r", "FROM rollup_1h_by_day_missing AS r"),
             ...rest,
           );
       },
     });
     await assert.rejects(
       runSampleQuery(missing, tenant, queries(now)[0], ctx),
-      (error) => !(error instanceof Unavailable) && /rollup_1h_packed_missing/.test(String(error)),
+      (error) => !(error instanceof Unavailable) && /rollup_1h_by_day_missing/.test(String(error)),
     );
   } finally {
     await pipeline.close();
@@ -272,7 +284,7 @@ Deno.test("packed days: a tenant whose watermark has not closed a day in every p
     const compactor = compactorFor(pipeline, now);
     await compactor.compact();
     const [row] = await pipeline.store.query<{ n: string }>(
-      "SELECT count() AS n FROM rollup_1h_packed WHERE tenant = {tenant:String}",
+      "SELECT count() AS n FROM rollup_1h_by_day WHERE tenant = {tenant:String}",
       { tenant },
     );
     assert.equal(Number(row.n), 0);
@@ -331,8 +343,8 @@ Deno.test("packed days: a partition's newest plan counts only once the group has
     // Per day packed, the hours its row holds.
     const packedHours = async () =>
       (await store.query<{ day: string; hours: number[] }>(
-        `SELECT toString(day) AS day, arrayFilter(h -> count[h + 1] > 0, range(24)) AS hours
-        FROM rollup_1h_packed FINAL WHERE tenant = {tenant:String} ORDER BY day`,
+        `SELECT toString(day) AS day, arrayFilter(h -> bitTest(hours, h), range(24)) AS hours
+        FROM rollup_1h_by_day FINAL WHERE tenant = {tenant:String} ORDER BY day`,
         { tenant },
       )).map((r) => [r.day, r.hours.map(Number)]);
     const date = (ms: number) => new Date(ms).toISOString().slice(0, 10);
@@ -353,7 +365,7 @@ Deno.test("packed days: a partition's newest plan counts only once the group has
       "the day packed part-way holds all its hours, in one row",
     );
     const [rows] = await store.query<{ n: string }>(
-      "SELECT count() AS n FROM rollup_1h_packed FINAL WHERE tenant = {tenant:String}",
+      "SELECT count() AS n FROM rollup_1h_by_day FINAL WHERE tenant = {tenant:String}",
       { tenant },
     );
     assert.equal(Number(rows.n), 4);

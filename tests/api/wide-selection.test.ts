@@ -175,10 +175,10 @@ Deno.test("/v1/query avg by region over a wide selection's packed hours equals t
        FROM numbers(${2 * SERIES})`,
   );
   await store.command(
-    `INSERT INTO rollup_1h_packed (tenant, series_id, day, count, sum, min, max, packed)
+    `INSERT INTO rollup_1h_by_day (tenant, series_id, day, hours, per_hour, count, sum, min, max, packed)
      SELECT '${tenant}', number % ${SERIES} + 1 AS id,
        toDate(fromUnixTimestamp64Milli(toInt64(${first}) + intDiv(number, ${SERIES}) * ${DAY}), 'UTC'),
-       arrayMap(h -> toUInt64(1), range(24)), arrayMap(h -> toFloat64((7 * id + h) % 100), range(24)) AS v, v, v,
+       ${(1 << 24) - 1}, 1, [], arrayMap(h -> toFloat64((7 * id + h) % 100), range(24)) AS v, v, v,
        fromUnixTimestamp64Milli(toInt64(${mark}))
      FROM numbers(${2 * SERIES})`,
   );
@@ -202,7 +202,7 @@ Deno.test("/v1/query avg by region over a wide selection's packed hours equals t
   };
   const wide = await runSampleQuery(recording, tenant, q, ctx);
   assert.ok(
-    statements.some((sql) => sql.includes("FROM rollup_1h_packed") && sql.includes("FROM series")),
+    statements.some((sql) => sql.includes("FROM rollup_1h_by_day") && sql.includes("FROM series")),
     "the wide selection's filter is in the packed statement",
   );
   assert.ok(!statements.some((sql) => sql.includes("FROM rollup_1h AS")), "no 1h buckets are read");

@@ -59,6 +59,15 @@ export function analyticsStoreContract(name: string, factory: AnalyticsStoreFact
         `CREATE TABLE rollup_1h_compacted${suffix} (tenant LowCardinality(String), through Date, packed DateTime64(3))
       ENGINE = ReplacingMergeTree(packed) ORDER BY tenant`,
       );
+      // The packed rows with every hour's count as an array, before one count could stand for all.
+      await store.command(
+        `CREATE TABLE rollup_1h_packed${suffix} (tenant LowCardinality(String), series_id UInt64, day Date, count Array(UInt64))
+      ENGINE = ReplacingMergeTree ORDER BY (tenant, day, series_id)`,
+      );
+      await store.command(
+        `CREATE TABLE rollup_1h_packed_through${suffix} (tenant LowCardinality(String), through DateTime)
+      ENGINE = ReplacingMergeTree(through) ORDER BY tenant`,
+      );
       for (const sql of [...renamed, ...renamed]) await store.command(sql);
       const tables = await store.query<{ name: string }>(
         "SELECT name FROM system.tables WHERE database = currentDatabase() AND endsWith(name, {suffix:String}) ORDER BY name",
@@ -68,8 +77,8 @@ export function analyticsStoreContract(name: string, factory: AnalyticsStoreFact
         "late_samples",
         "projection_progress",
         "rollup_1h",
-        "rollup_1h_packed",
-        "rollup_1h_packed_through",
+        "rollup_1h_by_day",
+        "rollup_1h_by_day_through",
         "rollup_1m",
         "samples",
         "series",

@@ -30,12 +30,27 @@ Deno.test("closedThrough: a tenant some partition has not seen, or one before an
 Deno.test("unpackedPoints: hours with samples in range, aggregated per group and step bucket, in time order", () => {
   const hours = (values: Record<number, number | string>, empty: number | string) =>
     Array.from({ length: 24 }, (_, h) => values[h] ?? empty);
-  // Day 2, two groups; counts as the JSON output quotes 64-bit integers.
-  const rows = [
+  const bits = (...set: number[]) => set.reduce((m, h) => m | (1 << h), 0);
+  // Day 2, two groups; counts as the JSON output quotes 64-bit integers. Group 0 merges a
+  // row whose hours hold different counts (an array) and rows whose hours hold one count
+  // each (summed in `uniform`), both over the same hours.
+  const withCounts = [
     {
       g: 0,
       day: 2,
-      count: hours({ 0: "2", 1: "1", 2: "3", 5: "1" }, "0"),
+      hours: bits(0, 1, 2, 5),
+      uniform: "1",
+      count: hours({ 0: "1", 1: "0", 2: "2", 5: "0" }, "0"),
+      sum: hours({ 0: 4, 1: 5, 2: 6, 5: 1 }, 0),
+    },
+    { g: 1, day: 2, hours: bits(1), uniform: "4", count: [], sum: hours({ 1: 2 }, 0) },
+  ];
+  // The same data as sum, min and max read it: which hours have samples, over the group.
+  const presence = [
+    {
+      g: 0,
+      day: 2,
+      hours: String(bits(0, 1, 2, 5)),
       sum: hours({ 0: 4, 1: 5, 2: 6, 5: 1 }, 0),
       min: hours({ 0: 1, 1: 5, 2: "-inf", 5: 1 }, "inf"),
       max: hours({ 0: 3, 1: 5, 2: 2, 5: 1 }, "-inf"),
@@ -43,7 +58,7 @@ Deno.test("unpackedPoints: hours with samples in range, aggregated per group and
     {
       g: 1,
       day: 2,
-      count: hours({ 1: "4" }, "0"),
+      hours: bits(1),
       sum: hours({ 1: 2 }, 0),
       min: hours({ 1: 0.5 }, "inf"),
       max: hours({ 1: 0.75 }, "-inf"),
@@ -52,7 +67,8 @@ Deno.test("unpackedPoints: hours with samples in range, aggregated per group and
   const from = day(2);
   const range = { from, before: from + 4 * HOUR_MS, step: 2 * HOUR_MS };
   const points = (agg: Parameters<typeof unpackedPoints>[1]) =>
-    unpackedPoints(rows, agg, range).map(({ g, t, v }) => [g, (t - from) / HOUR_MS, v]);
+    unpackedPoints(agg === "avg" || agg === "count" ? withCounts : presence, agg, range)
+      .map(({ g, t, v }) => [g, (t - from) / HOUR_MS, v]);
   // Hour 5 is past `before`; group 1 has samples only in hour 1.
   assert.deepEqual(points("avg"), [[0, 0, 9 / 3], [1, 0, 2 / 4], [0, 2, 6 / 3]]);
   assert.deepEqual(points("sum"), [[0, 0, 9], [1, 0, 2], [0, 2, 6]]);
@@ -60,8 +76,13 @@ Deno.test("unpackedPoints: hours with samples in range, aggregated per group and
   assert.deepEqual(points("min"), [[0, 0, 1], [1, 0, 0.5], [0, 2, -Infinity]]);
   assert.deepEqual(points("max"), [[0, 0, 5], [1, 0, 0.75], [0, 2, 2]]);
   assert.deepEqual(
-    unpackedPoints(rows, "sum", { ...range, from: from + 2 * HOUR_MS }).map((p) => p.v),
+    unpackedPoints(presence, "sum", { ...range, from: from + 2 * HOUR_MS }).map((p) => p.v),
     [6],
     "hours before `from` are left out",
+  );
+  assert.deepEqual(
+    unpackedPoints([{ ...presence[1], hours: 0 }], "sum", range),
+    [],
+    "an hour whose bit is clear has no samples, whatever its arrays hold",
   );
 });
