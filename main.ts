@@ -338,6 +338,11 @@ async function main(): Promise<void> {
     ? new Projector(rollupProjection({ topic: SAMPLES_TOPIC, watermark }), log, store, projectorOptions)
     : undefined;
   const projectors = [rawProjector, rollupProjector].filter((p) => p !== undefined);
+  // The packed-through marks this process's queries take: read from the store once a
+  // second, or handed over by this process's compactor and read once a minute.
+  const packedMarks = store && new PackedMarks((tenant) => packedThrough(store, tenant), {
+    maxAgeMs: rollupProjector ? 60_000 : 1_000,
+  });
   // Closed hours of the 1h tier packed per series and day, for long-range dashboards.
   const compactor = store && rollupProjector
     ? new RollupCompactor({
@@ -349,6 +354,7 @@ async function main(): Promise<void> {
       intervalMs: config.LOOKOUT_ROLLUP_PACK_INTERVAL_SECONDS * 1000,
       retentionDays: config.LOOKOUT_ROLLUP_1H_RETENTION_DAYS,
       onPacked: (_tenant, hours) => telemetry.count("lookout_rollup_packed_hours_total", {}, hours),
+      onMarked: (tenant, through) => packedMarks?.advance(tenant, through),
       onError: (error) => {
         telemetry.count("lookout_projection_errors_total", { projection: "rollup-pack" });
         console.error(`rollup packing: ${error instanceof Error ? error.message : error}`);
@@ -444,7 +450,7 @@ async function main(): Promise<void> {
         store,
         catalog: seriesIndex?.index,
         head: recentSamples,
-        marks: new PackedMarks((tenant) => packedThrough(store, tenant)),
+        marks: packedMarks,
         limits: {
           maxSeries: config.LOOKOUT_QUERY_MAX_SERIES,
           maxPointsPerSeries: config.LOOKOUT_QUERY_MAX_POINTS,

@@ -47,6 +47,8 @@ export interface RollupCompactorOptions {
   readonly onError?: (error: unknown) => void;
   /** After each packed range, with the hours it packed for the first time, for telemetry. */
   readonly onPacked?: (tenant: string, hours: number) => void;
+  /** After each mark written, with the hour (ms) the tenant is now packed through. */
+  readonly onMarked?: (tenant: string, through: number) => void;
 }
 
 export class RollupCompactor {
@@ -134,6 +136,7 @@ export class RollupCompactor {
         const to = Math.min(through, nextMonth(from));
         await store.command(PACK_SQL, { tenant, from, to });
         await store.command(MARK_SQL, { tenant, through: to });
+        this.options.onMarked?.(tenant, to);
         const hours = (to - Math.max(from, mark ?? from)) / HOUR_MS;
         packed += hours;
         this.options.onPacked?.(tenant, hours);

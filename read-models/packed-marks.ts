@@ -7,11 +7,13 @@
  * forgets the tenant's mark, so the query run again reads it anew.
  *
  * A mark is read again once older than `maxAgeMs`; callers at once share one read, and a
- * failed read is not kept.
+ * failed read is not kept. A compactor in the same process hands over each mark it
+ * writes (`advance`), so the marks can be held longer and are read from the store less.
  *
  * @example
  * const marks = new PackedMarks((tenant) => readMark(store, tenant), { maxAgeMs: 1_000 });
  * const mark = await marks.get("acme");
+ * marks.advance("acme", through); // this process's compactor wrote a mark
  * marks.forget("acme"); // the statement found the mark replaced
  */
 export class PackedMarks {
@@ -40,6 +42,15 @@ export class PackedMarks {
       if (this.#marks.get(tenant) === entry) this.#marks.delete(tenant);
     });
     return mark;
+  }
+
+  /** The tenant is packed through `through` now: held as read at this instant, unless a later mark is held. */
+  advance(tenant: string, through: number): void {
+    const held = this.#marks.get(tenant)?.mark ?? Promise.resolve(through);
+    this.#marks.set(tenant, {
+      at: this.#now(),
+      mark: held.then((mark) => Math.max(mark, through), () => through),
+    });
   }
 
   forget(tenant: string): void {

@@ -295,25 +295,34 @@ export async function runSampleQuery(
   const rawFrom = plan.tier === "raw" ? plan.from : plan.rawFrom;
   // The raw part from the head when it holds the range and the scope names the series;
   // its buckets follow every other part's.
-  const tail = rawFrom !== undefined && head?.covers(tenant, rawFrom - 1) && scope.groupOf !== undefined
-    ? recentTail(head, tenant, {
-      ids: matched.ids,
-      groupOf: scope.groupOf,
-      agg: q.agg,
-      quantile: QUANTILE[q.agg],
-      from: rawFrom,
-      to: plan.to,
-      step: plan.step,
-    })
+  const fromHead = rawFrom !== undefined && head?.covers(tenant, rawFrom - 1) && scope.groupOf !== undefined
+    ? { head, from: rawFrom, groupOf: scope.groupOf }
     : undefined;
-  if (rawFrom !== undefined && tail === undefined) {
+  if (rawFrom !== undefined && fromHead === undefined) {
     parts.push(tierSql(q, "raw", rawFrom, plan.to, scope, params));
   }
-  const stored = parts.length === 0 ? [] : await store.query<Row>(
+  const storedRead = parts.length === 0 ? Promise.resolve([]) : store.query<Row>(
     `${withClause(scope.with)}SELECT g, t, v FROM (${parts.join("\nUNION ALL\n")}) ORDER BY t`,
     params,
     settings,
   );
+  storedRead.catch(() => {});
+  let tail: Row[] | undefined;
+  if (fromHead !== undefined) {
+    // The engine takes a statement once this turn of the event loop has ended: the
+    // head's part is computed while the statements run, not before they start.
+    if (packedRead !== undefined || parts.length > 0) await new Promise((resolve) => setTimeout(resolve, 0));
+    tail = recentTail(fromHead.head, tenant, {
+      ids: matched.ids,
+      groupOf: fromHead.groupOf,
+      agg: q.agg,
+      quantile: QUANTILE[q.agg],
+      from: fromHead.from,
+      to: plan.to,
+      step: plan.step,
+    });
+  }
+  const stored = await storedRead;
   // In time order: the packed part's buckets come before every other part's.
   const rows: readonly Row[] = [...(await packedRead) ?? [], ...stored, ...tail ?? []];
   const series = new Map<number, { labels: Record<string, string>; points: [number, PointValue][] }>();

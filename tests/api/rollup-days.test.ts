@@ -82,8 +82,13 @@ async function marksOf(store: AnalyticsStore, tenant: string): Promise<number[]>
 }
 
 /** A compactor of the pipeline's rollup projection, at `now`. */
-function compactorFor(pipeline: Pipeline, now: number): RollupCompactor {
+function compactorFor(
+  pipeline: Pipeline,
+  now: number,
+  onMarked?: (tenant: string, through: number) => void,
+): RollupCompactor {
   return new RollupCompactor({
+    onMarked,
     store: pipeline.store,
     log: pipeline.log,
     topic: pipeline.topic,
@@ -132,10 +137,12 @@ Deno.test("packed days: same answers before and after packing, again after packi
     const before = await answer();
     assert.ok(before.every((r) => r.series.length > 0 && r.series.every((s) => s.points.length > 0)));
 
-    const compactor = compactorFor(pipeline, now);
+    const handed = new Map<string, number>();
+    const compactor = compactorFor(pipeline, now, (t, mark) => handed.set(t, mark));
     const packed = await compactor.compact();
     const journal = new PlanJournal(pipeline.store, pipeline.groups[1]);
     const [through] = await marksOf(pipeline.store, tenant);
+    assert.equal(handed.get(tenant), through, "the compactor hands over the mark it wrote last");
     const diagnosis = `packed ${packed} tenant hours through ${through} from ${
       JSON.stringify(await journal.newest())
     }; projector errors: ${JSON.stringify(pipeline.errors)}`;

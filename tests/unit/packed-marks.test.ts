@@ -46,3 +46,24 @@ Deno.test("packed marks: a forgotten mark is read at the next call; a failed rea
   assert.equal(await marks.get("initech"), 3_000, "the failure was not held");
   assert.equal(reads.get("initech"), 2);
 });
+
+Deno.test("packed marks: a mark handed over is held as read then, never below one held", async () => {
+  const stored = new Map([["acme", 1_000]]);
+  const { read, reads } = source(stored);
+  let now = 0;
+  const marks = new PackedMarks(read, { maxAgeMs: 1_000, now: () => now });
+  marks.advance("globex", 4_000);
+  assert.equal(await marks.get("globex"), 4_000, "handed over, not read");
+  assert.equal(reads.get("globex"), undefined);
+  assert.equal(await marks.get("acme"), 1_000);
+  now = 900;
+  marks.advance("acme", 500);
+  assert.equal(await marks.get("acme"), 1_000, "an earlier mark does not take a held one back");
+  marks.advance("acme", 3_000);
+  now = 1_800;
+  assert.equal(await marks.get("acme"), 3_000, "held from the hand-over's instant on");
+  assert.equal(reads.get("acme"), 1);
+  await assert.rejects(marks.get("initech"), /no mark for initech/);
+  marks.advance("initech", 2_000);
+  assert.equal(await marks.get("initech"), 2_000, "over a failed read");
+});
