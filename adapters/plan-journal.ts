@@ -73,12 +73,20 @@ export class PlanJournal {
     return { previous: previous[0], plans };
   }
 
-  /** Per partition, its newest journaled plan: the last offset and the states before and after it. */
+  /**
+   * Per partition, its newest journaled plan: the last offset and the states before and
+   * after it. The newest first offsets are found from the key columns alone, and only
+   * their rows' states are read: the journal keeps days of plans, each with its states.
+   */
   async newest(): Promise<{ partition: number; last: number; before: string; after: string }[]> {
     const rows = await this.store.query<{ partition: number; last: string; before: string; after: string }>(
-      `SELECT partition, max(last_offset) AS last, argMax(state_before, first_offset) AS before,
-        argMax(state_after, first_offset) AS after
-      FROM projection_progress WHERE consumer = {consumer:String} GROUP BY partition`,
+      `SELECT partition, max(last_offset) AS last, any(state_before) AS before, any(state_after) AS after
+      FROM projection_progress
+      WHERE consumer = {consumer:String} AND (partition, first_offset) IN (
+        SELECT partition, max(first_offset) FROM projection_progress
+        WHERE consumer = {consumer:String} GROUP BY partition
+      )
+      GROUP BY partition`,
       { consumer: this.consumer },
     );
     return rows.map((row) => ({ ...row, partition: Number(row.partition), last: Number(row.last) }));
