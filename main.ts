@@ -38,7 +38,7 @@ import { RangeResultCache } from "./read-models/promql/result-cache.ts";
 import { openSeriesIndex } from "./adapters/series-index-refresh.ts";
 import { PackedMarks } from "./read-models/packed-marks.ts";
 import { RecentSamples } from "./read-models/recent-samples.ts";
-import { packedThrough } from "./read-models/sample-query.ts";
+import { packedThrough } from "./read-models/rollup-days.ts";
 import { holdingRecentSamples, openRecentSamples } from "./adapters/recent-samples-lifecycle.ts";
 
 const DAY_MS = 86_400_000;

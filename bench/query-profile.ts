@@ -101,20 +101,21 @@ async function pack(store: AnalyticsStore, now: number): Promise<void> {
   await store.command(MARK_SQL, params);
 }
 
+/** The store with its `query` replaced by `query`, which may call the store's own. */
+function withQuery(store: AnalyticsStore, query: AnalyticsStore["query"]): AnalyticsStore {
+  const wrapped: AnalyticsStore = Object.create(store);
+  wrapped.query = query;
+  return wrapped;
+}
+
 /** The store with the CPU of each query statement recorded under its first words. */
 function metered(store: AnalyticsStore, statements: Map<string, number[]>): AnalyticsStore {
-  return new Proxy(store, {
-    get(target, prop) {
-      const member = Reflect.get(target, prop);
-      if (prop !== "query") return typeof member === "function" ? member.bind(target) : member;
-      return async (sql: string, ...rest: unknown[]) => {
-        const started = cpuMs();
-        const rows = await (member as (...a: unknown[]) => Promise<unknown[]>).call(target, sql, ...rest);
-        const name = sql.replace(/\s+/g, " ").slice(0, 70);
-        statements.set(name, [...(statements.get(name) ?? []), cpuMs() - started]);
-        return rows;
-      };
-    },
+  return withQuery(store, async <T>(...[sql, params, settings]: Parameters<AnalyticsStore["query"]>) => {
+    const started = cpuMs();
+    const rows = await store.query<T>(sql, params, settings);
+    const name = sql.replace(/\s+/g, " ").slice(0, 70);
+    statements.set(name, [...(statements.get(name) ?? []), cpuMs() - started]);
+    return rows;
   });
 }
 
@@ -123,18 +124,10 @@ function metered(store: AnalyticsStore, statements: Map<string, number[]>): Anal
  * per series and timestamp costs (its answers count unmerged repeats twice).
  */
 function withoutFinal(store: AnalyticsStore): AnalyticsStore {
-  return new Proxy(store, {
-    get(target, prop) {
-      const member = Reflect.get(target, prop);
-      if (prop !== "query") return typeof member === "function" ? member.bind(target) : member;
-      return (sql: string, ...rest: unknown[]) =>
-        (member as (...a: unknown[]) => Promise<unknown[]>).call(
-          target,
-          sql.replace(/\bFINAL\b/g, ""),
-          ...rest,
-        );
-    },
-  });
+  return withQuery(
+    store,
+    (sql, params, settings) => store.query(sql.replace(/\bFINAL\b/g, ""), params, settings),
+  );
 }
 
 /**
@@ -142,18 +135,12 @@ function withoutFinal(store: AnalyticsStore): AnalyticsStore {
  * (163,840 rows, 240 MiB) in place of `QUERY_SETTINGS`' own.
  */
 function defaultReads(store: AnalyticsStore): AnalyticsStore {
-  return new Proxy(store, {
-    get(target, prop) {
-      const member = Reflect.get(target, prop);
-      if (prop !== "query") return typeof member === "function" ? member.bind(target) : member;
-      return (sql: string, params?: unknown, settings?: Record<string, unknown>) =>
-        (member as (...a: unknown[]) => Promise<unknown[]>).call(target, sql, params, {
-          ...settings,
-          merge_tree_min_rows_for_concurrent_read: 163_840,
-          merge_tree_min_bytes_for_concurrent_read: 251_658_240,
-        });
-    },
-  });
+  return withQuery(store, (sql, params, settings) =>
+    store.query(sql, params, {
+      ...settings,
+      merge_tree_min_rows_for_concurrent_read: 163_840,
+      merge_tree_min_bytes_for_concurrent_read: 251_658_240,
+    }));
 }
 
 const PEER = argValue(args, "--peer") === "reads"

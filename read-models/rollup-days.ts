@@ -32,10 +32,10 @@
  * const through = closedThrough(states, partitions);   // tenant → first hour not closed
  * await store.command(PACK_SQL, { tenant, from, to });   // rows of [from, to) for one tenant
  */
-import type { QueryParams } from "../domain/ports/analytics-store.ts";
+import type { AnalyticsStore, QueryParams } from "../domain/ports/analytics-store.ts";
 import type { WatermarkState } from "../domain/watermark.ts";
 import type { Aggregation } from "./sample-query.ts";
-import { sampleValue } from "./promql/selector-sql.ts";
+import { QUERY_SETTINGS, sampleValue } from "./promql/selector-sql.ts";
 import type { SeriesScope } from "./promql/series-scope.ts";
 
 export const DAY_MS = 86_400_000;
@@ -165,6 +165,16 @@ export const MARKS_SQL =
 /** A tenant's packed-through hour (ms; 0 when nothing is packed); parameter `tenant`. */
 export const PACKED_THROUGH_SQL =
   `SELECT ${THROUGH_MS} AS through FROM rollup_1h_by_day_through WHERE tenant = {tenant:String}`;
+
+/** A tenant's packed-through mark (ms) as stored now, 0 when nothing is packed. */
+export async function packedThrough(
+  store: AnalyticsStore,
+  tenant: string,
+  settings: Record<string, string | number> = QUERY_SETTINGS,
+): Promise<number> {
+  const [row] = await store.query<{ through: string | number }>(PACKED_THROUGH_SQL, { tenant }, settings);
+  return Number(row?.through ?? 0);
+}
 
 /** What a statement that read packed rows of a mark it took before fails with, once the mark went back. */
 export const PACKED_REPLACED = "packed rows of the 1h tier were replaced while the query ran";

@@ -32,9 +32,9 @@ import {
   DAY_MS,
   PACKED_AGGREGATIONS,
   PACKED_REPLACED,
-  PACKED_THROUGH_SQL,
   type PackedDay,
   packedPartSql,
+  packedThrough,
   unpackedPoints,
 } from "./rollup-days.ts";
 import type { PackedMarks } from "./packed-marks.ts";
@@ -341,16 +341,6 @@ export async function runSampleQuery(
     group.points.push([Number(row.t), pointValue(row.v)]);
   }
   return result(plan, [...series.values()]);
-}
-
-/** A tenant's packed-through mark (ms) as stored now. */
-export async function packedThrough(
-  store: AnalyticsStore,
-  tenant: string,
-  settings: Record<string, string | number> = QUERY_SETTINGS,
-): Promise<number> {
-  const [row] = await store.query<{ through: string | number }>(PACKED_THROUGH_SQL, { tenant }, settings);
-  return Number(row?.through ?? 0);
 }
 
 function result(plan: Route, series: QueryResult["series"]): QueryResult {

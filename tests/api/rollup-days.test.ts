@@ -11,14 +11,15 @@ import { SampleBatchBuilder } from "../../domain/sample-batch.ts";
 import { partitionOf, seriesId } from "../../domain/series.ts";
 import { PlanJournal } from "../../adapters/plan-journal.ts";
 import { RollupCompactor } from "../../adapters/rollup-compactor.ts";
-import {
-  type Aggregation,
-  packedThrough,
-  runSampleQuery,
-  type SampleQuery,
-} from "../../read-models/sample-query.ts";
+import { type Aggregation, runSampleQuery, type SampleQuery } from "../../read-models/sample-query.ts";
 import { PackedMarks } from "../../read-models/packed-marks.ts";
-import { DAY_MS, HOUR_MS as HOUR, MARKS_SQL, PACKED_THROUGH_SQL } from "../../read-models/rollup-days.ts";
+import {
+  DAY_MS,
+  HOUR_MS as HOUR,
+  MARKS_SQL,
+  PACKED_THROUGH_SQL,
+  packedThrough,
+} from "../../read-models/rollup-days.ts";
 import { Unavailable } from "../../domain/errors.ts";
 import type { AnalyticsStore } from "../../domain/ports/analytics-store.ts";
 import { rollupProjection } from "../../projections/rollup.ts";
@@ -216,21 +217,16 @@ Deno.test("packed days: same answers before and after packing, again after packi
 
     // A rebuild between the mark's read and the statement (it empties the packed tables):
     // the statement fails, to be run again, rather than answer without the packed hours.
-    const racing = new Proxy(pipeline.store, {
-      get(target, prop) {
-        const member = Reflect.get(target, prop);
-        if (prop !== "query") return typeof member === "function" ? member.bind(target) : member;
-        return async (sql: string, ...rest: unknown[]) => {
-          const rows = await (member as (...a: unknown[]) => Promise<unknown[]>).call(target, sql, ...rest);
-          if (sql === PACKED_THROUGH_SQL) {
-            await target.command("DELETE FROM rollup_1h_by_day_through WHERE tenant = {tenant:String}", {
-              tenant,
-            });
-          }
-          return rows;
-        };
-      },
-    });
+    const racing: AnalyticsStore = Object.create(pipeline.store);
+    racing.query = async <T>(...[sql, params, settings]: Parameters<AnalyticsStore["query"]>) => {
+      const rows = await pipeline.store.query<T>(sql, params, settings);
+      if (sql === PACKED_THROUGH_SQL) {
+        await pipeline.store.command("DELETE FROM rollup_1h_by_day_through WHERE tenant = {tenant:String}", {
+          tenant,
+        });
+      }
+      return rows;
+    };
     await assert.rejects(
       runSampleQuery(racing, tenant, queries(now)[0], ctx),
       (error) => error instanceof Unavailable && /replaced while the query ran/.test(error.message),
@@ -257,18 +253,13 @@ Deno.test("packed days: same answers before and after packing, again after packi
     // Another failure of that statement, whose message echoes its text (and so the check's
     // message), is not taken for one.
     await compactor.compact();
-    const missing = new Proxy(pipeline.store, {
-      get(target, prop) {
-        const member = Reflect.get(target, prop);
-        if (prop !== "query") return typeof member === "function" ? member.bind(target) : member;
-        return (sql: string, ...rest: unknown[]) =>
-          (member as (...a: unknown[]) => Promise<unknown[]>).call(
-            target,
-            sql.replace("FROM rollup_1h_by_day AS r", "FROM rollup_1h_by_day_missing AS r"),
-            ...rest,
-          );
-      },
-    });
+    const missing: AnalyticsStore = Object.create(pipeline.store);
+    missing.query = (sql, params, settings) =>
+      pipeline.store.query(
+        sql.replace("FROM rollup_1h_by_day AS r", "FROM rollup_1h_by_day_missing AS r"),
+        params,
+        settings,
+      );
     await assert.rejects(
       runSampleQuery(missing, tenant, queries(now)[0], ctx),
       (error) => !(error instanceof Unavailable) && /rollup_1h_by_day_missing/.test(String(error)),
