@@ -15,8 +15,8 @@
 import { join } from "node:path";
 import { mkdirSync } from "node:fs";
 import { z } from "zod";
-import { openSqliteLog } from "./adapters/embedded-log/sqlite-log.ts";
-import { KAFKA_CLIENTS, openKafkaClientLog } from "./adapters/kafka/kafka-client.ts";
+import { KAFKA_CLIENTS } from "./adapters/kafka/kafka-client.ts";
+import { type LogSpec, openLogFrom } from "./adapters/open-log.ts";
 import { openClickHouseStore } from "./adapters/clickhouse/clickhouse-store.ts";
 import { createApp } from "./adapters/http/app.ts";
 import { defaultTenantLimits, IngestLimits } from "./adapters/http/ingest-limits.ts";
@@ -200,28 +200,35 @@ function logGauges(telemetry: Telemetry, log: CommandLog, groups: readonly strin
   );
 }
 
-function openLog(config: Config): CommandLog {
+function logSpec(config: Config): LogSpec {
   const idempotencyWindowMs = config.LOOKOUT_IDEMPOTENCY_WINDOW_MINUTES &&
     config.LOOKOUT_IDEMPOTENCY_WINDOW_MINUTES * 60_000;
   if (config.LOOKOUT_KAFKA_BROKERS === undefined) {
-    return openSqliteLog({
-      path: join(config.LOOKOUT_DATA_DIR, "log.sqlite"),
-      sync: config.LOOKOUT_LOG_SYNC,
+    return {
+      kind: "sqlite",
+      options: {
+        path: join(config.LOOKOUT_DATA_DIR, "log.sqlite"),
+        sync: config.LOOKOUT_LOG_SYNC,
+        retentionMs: config.LOOKOUT_LOG_RETENTION_HOURS * 3_600_000,
+        idempotencyWindowMs,
+      },
+    };
+  }
+  return {
+    kind: "kafka",
+    client: config.LOOKOUT_KAFKA_CLIENT,
+    options: {
+      brokers: config.LOOKOUT_KAFKA_BROKERS.split(","),
+      clientId: config.LOOKOUT_KAFKA_CLIENT_ID,
+      replicationFactor: config.LOOKOUT_KAFKA_REPLICATION_FACTOR,
       retentionMs: config.LOOKOUT_LOG_RETENTION_HOURS * 3_600_000,
       idempotencyWindowMs,
-    });
-  }
-  return openKafkaClientLog(config.LOOKOUT_KAFKA_CLIENT, {
-    brokers: config.LOOKOUT_KAFKA_BROKERS.split(","),
-    clientId: config.LOOKOUT_KAFKA_CLIENT_ID,
-    replicationFactor: config.LOOKOUT_KAFKA_REPLICATION_FACTOR,
-    retentionMs: config.LOOKOUT_LOG_RETENTION_HOURS * 3_600_000,
-    idempotencyWindowMs,
-    produce: {
-      ackTimeoutMs: config.LOOKOUT_KAFKA_ACK_TIMEOUT_MS,
-      maxPendingBytes: config.LOOKOUT_KAFKA_BUFFER_BYTES,
+      produce: {
+        ackTimeoutMs: config.LOOKOUT_KAFKA_ACK_TIMEOUT_MS,
+        maxPendingBytes: config.LOOKOUT_KAFKA_BUFFER_BYTES,
+      },
     },
-  });
+  };
 }
 
 async function main(): Promise<void> {
@@ -237,7 +244,8 @@ async function main(): Promise<void> {
   };
   const allowedLatenessMs = config.LOOKOUT_ALLOWED_LATENESS_SECONDS * 1000;
 
-  const log = openLog(config);
+  const logAt = logSpec(config);
+  const log = openLogFrom(logAt);
   await log.ensureTopic(SAMPLES_TOPIC, config.LOOKOUT_PARTITIONS);
   // An ingest-only node opens no store: it holds no state and scales by adding nodes.
   // Alerting reads it for polling rules.
@@ -251,6 +259,10 @@ async function main(): Promise<void> {
     : undefined;
   if (store) await ensureSchema(store, retention);
   const usesAlerting = roles.has("query") || roles.has("alerting") || roles.has("notifier");
+  // The alert path gets a thread of its own wherever it would share one with ingest or a
+  // read-model projector.
+  const alertThread = roles.has("alerting") &&
+    (roles.has("ingest") || roles.has("raw") || roles.has("rollup"));
   const pgliteVersion = usesAlerting && config.LOOKOUT_CACHE_DIR !== ""
     ? await installedPgliteVersion()
     : undefined;
@@ -277,15 +289,12 @@ async function main(): Promise<void> {
       },
       now: Date.now,
       run: { project: roles.has("query"), evaluate: roles.has("alerting"), deliver: roles.has("notifier") },
+      thread: alertThread ? { log: logAt } : undefined,
     })
     : undefined;
 
   const telemetry = new Telemetry();
-  const evaluator = roles.has("alerting") ? alerting?.evaluator : undefined;
   const projectorOptions = {
-    // The alert path first: on this thread, a projector batch waits while the streaming
-    // evaluator runs behind the log.
-    ...(evaluator ? { yieldTo: () => evaluator.caughtUp(250) } : {}),
     maxRecords: config.LOOKOUT_PROJECTION_BATCH_RECORDS,
     lingerMs: config.LOOKOUT_PROJECTION_LINGER_MS,
     maxTries: config.LOOKOUT_PROJECTION_MAX_TRIES,

@@ -5,6 +5,11 @@
  * `metrics.commands`, the streaming evaluator, and, given the analytics store, the
  * polling evaluator over its rollups. `main.ts` passes in what it read from the environment.
  *
+ * With `thread`, the alert path (streaming evaluator, read-model projector with the
+ * outbox, delivery) runs in a Worker of its own (`alerting-thread.ts`) with its own
+ * connections to the log and the databases, so ingest and the read-model projectors on
+ * this thread do not hold it up; this thread keeps the API side and the polling evaluator.
+ *
  * @example
  * const alerting = await openAlerting({ dataDir, log, now: Date.now });
  * createApp({ ..., rules: alerting.rules });
@@ -43,6 +48,9 @@ import type { PgliteTemplate } from "./postgres/pglite-template.ts";
 import { ReadModelProjector } from "./read-model-projector.ts";
 import type { AnalyticsStore } from "../domain/ports/analytics-store.ts";
 import { PollingEvaluator } from "./polling-evaluator.ts";
+import type { Position } from "../domain/ports/event-store.ts";
+import type { LogSpec } from "./open-log.ts";
+import { AlertingThread } from "./alerting-thread.ts";
 
 export const COMMANDS_TOPIC = "metrics.commands";
 export const SAMPLES_TOPIC = "metrics.samples";
@@ -75,7 +83,25 @@ export interface AlertingOptions {
    * the event store (`project`, the API's read side), the streaming and polling evaluators
    * (`evaluate`) and the notification delivery worker (`deliver`).
    */
-  readonly run?: { readonly project?: boolean; readonly evaluate?: boolean; readonly deliver?: boolean };
+  readonly run?: {
+    readonly project?: boolean;
+    readonly evaluate?: boolean;
+    readonly deliver?: boolean;
+    /** The polling evaluator (as `evaluate` unless given). */
+    readonly poll?: boolean;
+  };
+  /**
+   * Runs the streaming evaluator and, as `run` says, the projector and delivery in a
+   * Worker that opens the log as `log` describes (`log` stays this thread's).
+   */
+  readonly thread?: { readonly log: LogSpec };
+  /**
+   * The channel the event stores of this process's threads on one database wake each
+   * other's subscriptions on.
+   */
+  readonly peers?: string;
+  /** Told each position the read-model projector has reached. */
+  readonly onProjected?: (position: Position) => void;
   /** The analytics store whose rollups polling rules read; without it polling rules are not evaluated. */
   readonly store?: AnalyticsStore;
   /** How often polling rules are evaluated. */
@@ -105,14 +131,16 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
       // Off the event loop: an incident storm's statements would otherwise hold up ingest.
       worker: true,
     }));
+  const ownPglite = sql.dialect === "pglite" && (options.sql === undefined || options.peers !== undefined);
+  const peers = options.peers ??
+    (options.thread && sql.dialect === "pglite" ? `lookout-events:${options.dataDir}` : undefined);
   const store = options.eventStoreUrl
     ? (await import("./eventstoredb/eventstoredb-event-store.ts")).openEventStoreDb({
       url: options.eventStoreUrl,
     })
-    // PGlite belongs to this process: every append wakes the subscription, so it need not poll.
-    : await openPostgresEventStore(sql, {
-      pollIntervalMs: options.sql === undefined && options.postgresUrl === undefined ? Infinity : undefined,
-    });
+    // PGlite belongs to this process: every append (in any of its threads) wakes the
+    // subscriptions, so they need not poll.
+    : await openPostgresEventStore(sql, { pollIntervalMs: ownPglite ? Infinity : undefined, peers });
   await sql.exec(
     RULES_DDL + INCIDENTS_DDL + CHANNELS_DDL + DELIVERIES_DDL + NOTIFY_GROUPS_DDL + SILENCES_DDL,
   );
@@ -138,10 +166,31 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
     withIncident: async (tx, stored, event) =>
       void await queueNotifications(tx, stored, event, { now: options.now }),
     afterIncident: () => deliveries.wake(),
+    onProjected: options.onProjected,
     onError: (error, event) =>
       (options.onError ?? console.error)(`rules projection at ${event.position}: ${error}`),
   });
-  const run = { project: true, evaluate: true, deliver: true, ...options.run };
+  const wanted = { project: true, evaluate: true, deliver: true, ...options.run };
+  const thread = options.thread === undefined ? undefined : await AlertingThread.start({
+    log: options.thread.log,
+    pglite: sql.dialect === "pglite" ? connectPort(sql) : undefined,
+    postgresUrl: options.postgresUrl,
+    eventStoreUrl: options.eventStoreUrl,
+    peers,
+    dataDir: options.dataDir,
+    samplePartitions: options.samplePartitions,
+    tickMs: options.tickMs,
+    webhookAllowNets: options.webhookAllowNets ?? [],
+    externalUrl,
+    deliveryBaseDelayMs: options.deliveryBaseDelayMs,
+    notificationRate: options.notificationRate,
+    run: { project: wanted.project, deliver: wanted.deliver },
+    onError: options.onError ?? console.error,
+  });
+  // What the thread runs is not run here.
+  const run = thread
+    ? { project: false, evaluate: false, deliver: false, poll: wanted.poll ?? wanted.evaluate }
+    : { ...wanted, poll: wanted.poll ?? wanted.evaluate };
   const delivering = run.deliver
     ? deliveries.start().catch((error) => (options.onError ?? console.error)(error))
     : undefined;
@@ -182,7 +231,7 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
     intervalMs: options.pollIntervalMs ?? 60_000,
     onError: (error) => (options.onError ?? console.error)(`polling evaluator: ${error}`),
   });
-  const polling = run.evaluate
+  const polling = run.poll
     ? poller?.start().catch((error) => (options.onError ?? console.error)(error))
     : undefined;
   const evaluating = run.evaluate
@@ -190,7 +239,8 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
     : undefined;
   // Samples accepted once this returns are evaluated: the evaluator has its start offsets.
   if (evaluating !== undefined) await Promise.race([evaluator.positioned, evaluating]);
-  const projected = (position: bigint) => projector.projected(position);
+  const projected = (position: bigint) =>
+    thread && wanted.project ? thread.projected(position) : projector.projected(position);
   const newId = () => crypto.randomUUID();
   return {
     sql,
@@ -209,6 +259,7 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
     },
     deliveries,
     async close() {
+      await thread?.close();
       await evaluator.stop();
       await evaluating;
       await poller?.stop();
@@ -221,6 +272,14 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
       await sql.close();
     },
   };
+}
+
+/** A port for the alert thread's connection to PGlite, which must run in a Worker to be shared. */
+function connectPort(sql: SqlClient): MessagePort {
+  if (sql.connect === undefined) {
+    throw new Error("The alert thread needs PGlite in a Worker (openPglite with worker: true) or Postgres");
+  }
+  return sql.connect();
 }
 
 /** The same transition (rule, group, kind, evaluation time) always gets the same id. */

@@ -22,6 +22,7 @@ import { applyIncidentEvent } from "../read-models/incidents-table.ts";
 import { rulesProjection } from "../projections/rules.ts";
 import { decodeSilenceEvent, SILENCE_EVENT_TYPES } from "../commands/silences/silence-schema.ts";
 import { applySilenceEvent } from "../read-models/silences-table.ts";
+import { ProjectedPosition } from "./projected-position.ts";
 
 export interface ReadModelProjectorOptions {
   /** Name of the checkpoint row. */
@@ -31,13 +32,14 @@ export interface ReadModelProjectorOptions {
   readonly withIncident?: (tx: Db, stored: StoredEvent, event: IncidentEvent) => Promise<void>;
   /** Called after each incident event is committed. */
   readonly afterIncident?: () => void;
+  /** Told each new position reached (where `projected` is asked on another thread). */
+  readonly onProjected?: (position: Position) => void;
 }
 
 export class ReadModelProjector {
   readonly #abort = new AbortController();
-  readonly #waiters = new Set<{ position: Position; resolve: () => void }>();
+  readonly #reachedAt = new ProjectedPosition();
   readonly #name: string;
-  #position: Position = -1n;
   #running?: Promise<void>;
 
   constructor(
@@ -50,7 +52,7 @@ export class ReadModelProjector {
 
   /** Position of the last event applied (or passed over). */
   get position(): Position {
-    return this.#position;
+    return this.#reachedAt.position;
   }
 
   start(): Promise<void> {
@@ -60,25 +62,13 @@ export class ReadModelProjector {
 
   async stop(): Promise<void> {
     this.#abort.abort();
-    for (const waiter of this.#waiters) waiter.resolve();
+    this.#reachedAt.release();
     await this.#running?.catch(() => {});
   }
 
   /** Resolves once every event up to `position` is in the table, or after `timeoutMs`. */
   projected(position: Position, timeoutMs = 5_000): Promise<boolean> {
-    if (this.#position >= position) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = {
-        position,
-        resolve: () => {
-          clearTimeout(timer);
-          this.#waiters.delete(waiter);
-          resolve(this.#position >= position);
-        },
-      };
-      const timer = setTimeout(waiter.resolve, timeoutMs);
-      this.#waiters.add(waiter);
-    });
+    return this.#reachedAt.projected(position, timeoutMs);
   }
 
   async #run(): Promise<void> {
@@ -127,7 +117,6 @@ export class ReadModelProjector {
   }
 
   #reached(position: Position): void {
-    if (position > this.#position) this.#position = position;
-    for (const waiter of this.#waiters) if (waiter.position <= this.#position) waiter.resolve();
+    if (this.#reachedAt.advance(position)) this.options.onProjected?.(position);
   }
 }

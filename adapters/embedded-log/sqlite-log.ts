@@ -42,6 +42,11 @@ export interface SqliteLogOptions {
   readonly now?: () => number;
   /** How often a waiting consumer looks for records appended by another process. */
   readonly pollIntervalMs?: number;
+  /**
+   * A channel name shared by the connections to this file within the process (the log
+   * opened again in a Worker): an append through any of them wakes the consumers of all.
+   */
+  readonly peers?: string;
   readonly pruneIntervalMs?: number;
   /** A consumer batch stops growing past this many value bytes, so 1 MB records stay bounded. */
   readonly maxBatchBytes?: number;
@@ -71,7 +76,7 @@ export class SqliteCommandLog implements CommandLog {
     this.#now = options.now ?? Date.now;
     this.#idempotencyWindowMs = options.idempotencyWindowMs ?? DAY_MS;
     this.#retentionMs = options.retentionMs ?? DAY_MS;
-    this.#waiters = new AppendWaiters(options.pollIntervalMs ?? 200);
+    this.#waiters = new AppendWaiters(options.pollIntervalMs ?? 200, options.peers);
     this.#db = openLogDatabase(options.path, options.sync);
     this.#sql = prepareStatements(this.#db);
     this.#catalog = new PartitionCatalog(this.#sql);
@@ -212,6 +217,7 @@ export class SqliteCommandLog implements CommandLog {
     this.#closed = true;
     clearInterval(this.#pruneTimer);
     this.#waiters.wakeAll();
+    this.#waiters.close();
     this.#db.close();
     return Promise.resolve();
   }

@@ -12,9 +12,14 @@
  * `rowMode` and `parsers`), `exec` and `transaction`. Parsers run here, on the values
  * the Worker sends as text.
  *
+ * Another thread of the process reaches the same database through a port of its own
+ * (`connect`, then `pgliteOnPort` in that thread): the Worker serves each port as one
+ * more connection, with its own transactions.
+ *
  * @example
- * const { db, close } = await startPgliteWorker("./data/pglite");
+ * const { db, connect, close } = await startPgliteWorker("./data/pglite");
  * await db.query("select 1");
+ * worker.postMessage({ pglite: connect() }, [port]); // pgliteOnPort(port) over there
  * await close();
  */
 import type { QueryOptions, Results, Transaction } from "@electric-sql/pglite";
@@ -39,6 +44,10 @@ export type Request =
     | { readonly op: "begin" }
     | { readonly op: "end"; readonly tx: number; readonly commit: boolean }
     | { readonly op: "close" }
+    /** Serves `port` as another connection (its requests and replies go over the port). */
+    | { readonly op: "connect"; readonly port: MessagePort }
+    /** Ends this connection: rolls back its open transactions and stops serving its port. */
+    | { readonly op: "disconnect" }
   );
 
 export type Reply =
@@ -60,32 +69,39 @@ export interface PgliteClient {
 
 export interface PgliteInWorker {
   readonly db: PgliteClient;
+  /** A port for another thread's connection to the database (`pgliteOnPort`); transfer it there. */
+  connect(): MessagePort;
   /** Shuts the database down in the Worker, then ends the Worker. */
   close(): Promise<void>;
 }
 
+/** What a connection talks over: the Worker itself, or a port it serves. */
+interface Endpoint {
+  postMessage(message: unknown, transfer?: Transferable[]): void;
+  onmessage: ((event: MessageEvent<Reply>) => void) | null;
+}
+
 class WorkerPort {
-  readonly #thread: Worker;
+  readonly #endpoint: Endpoint;
   readonly #pending = new Map<number, { resolve(value: unknown): void; reject(error: unknown): void }>();
   #next = 1;
 
-  constructor(thread: Worker) {
-    this.#thread = thread;
-    thread.addEventListener("message", (event: MessageEvent<Reply>) => {
+  constructor(endpoint: Endpoint) {
+    this.#endpoint = endpoint;
+    endpoint.onmessage = (event: MessageEvent<Reply>) => {
       const reply = event.data;
       const pending = this.#pending.get(reply.id);
       if (pending === undefined) return;
       this.#pending.delete(reply.id);
       if (reply.ok) pending.resolve(reply.result);
       else pending.reject(Object.assign(new Error(reply.error.message), reply.error));
-    });
-    thread.addEventListener("error", (event) => {
-      event.preventDefault();
-      for (const pending of this.#pending.values()) {
-        pending.reject(new Error(`PGlite worker: ${event.message}`));
-      }
-      this.#pending.clear();
-    });
+    };
+  }
+
+  /** Rejects what is pending with `reason`. */
+  fail(reason: string): void {
+    for (const pending of this.#pending.values()) pending.reject(new Error(`PGlite worker: ${reason}`));
+    this.#pending.clear();
   }
 
   #ended = false;
@@ -99,12 +115,12 @@ class WorkerPort {
     this.#pending.clear();
   }
 
-  call<T>(body: RequestBody): Promise<T> {
+  call<T>(body: RequestBody, transfer: Transferable[] = []): Promise<T> {
     if (this.#ended) return Promise.reject(new Error("PGlite worker: the database is closed"));
     const id = this.#next++;
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.#thread.postMessage({ ...body, id });
+      this.#endpoint.postMessage({ ...body, id }, transfer);
     });
   }
 }
@@ -157,10 +173,52 @@ function client(port: WorkerPort, tx: number | undefined): Pick<PgliteClient, "q
 /** Opens `dataDir` (in memory without one) in a new Worker. */
 export async function startPgliteWorker(dataDir: string | undefined): Promise<PgliteInWorker> {
   const thread = new Worker(new URL("./pglite-worker.ts", import.meta.url), { type: "module" });
-  const port = new WorkerPort(thread);
+  const port = new WorkerPort(thread as unknown as Endpoint);
+  thread.addEventListener("error", (event) => {
+    event.preventDefault();
+    port.fail(event.message);
+  });
   await port.call({ op: "open", dataDir });
+  return {
+    db: clientOn(port),
+    connect() {
+      const channel = new MessageChannel();
+      // The Worker answers on the port itself; this side only hands it over.
+      void port.call({ op: "connect", port: channel.port2 }, [channel.port2]).catch(() => {});
+      return channel.port1;
+    },
+    async close() {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        port.call({ op: "close" }).catch(() => {}),
+        new Promise((resolve) => timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)),
+      ]);
+      clearTimeout(timer);
+      port.end();
+      thread.terminate();
+    },
+  };
+}
+
+/**
+ * The database of a PGlite Worker started by another thread, over the port its
+ * `connect` gave: `close` ends this connection, not the database.
+ */
+export function pgliteOnPort(endpoint: MessagePort): { db: PgliteClient; close(): Promise<void> } {
+  const port = new WorkerPort(endpoint as unknown as Endpoint);
+  return {
+    db: clientOn(port),
+    async close() {
+      await port.call({ op: "disconnect" }).catch(() => {});
+      port.end();
+      endpoint.close();
+    },
+  };
+}
+
+function clientOn(port: WorkerPort): PgliteClient {
   const outside = client(port, undefined);
-  const db: PgliteClient = {
+  return {
     ...outside,
     async transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
       const id = await port.call<number>({ op: "begin" });
@@ -198,19 +256,6 @@ export async function startPgliteWorker(dataDir: string | undefined): Promise<Pg
         await port.call({ op: "end", tx: id, commit: true });
       }
       return result;
-    },
-  };
-  return {
-    db,
-    async close() {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        port.call({ op: "close" }).catch(() => {}),
-        new Promise((resolve) => timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)),
-      ]);
-      clearTimeout(timer);
-      port.end();
-      thread.terminate();
     },
   };
 }

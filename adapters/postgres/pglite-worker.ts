@@ -4,7 +4,8 @@
  * the end of a transaction, closing) is one message on the Worker's own port and its
  * answer one message back, so a statement costs one round trip. A transaction holds
  * PGlite's exclusive lock from `begin` to `end`; statements outside it wait for the
- * lock in PGlite, as they would on the caller's thread.
+ * lock in PGlite, as they would on the caller's thread. A port handed over by `connect`
+ * is served the same way as one more connection, with transactions of its own.
  */
 import { PGlite, type Results, type Transaction } from "@electric-sql/pglite";
 import type { Reply, Request } from "./pglite-worker-client.ts";
@@ -12,7 +13,7 @@ import type { Reply, Request } from "./pglite-worker-client.ts";
 // This module runs as a Worker; Deno types it with the window globals.
 const scope = globalThis as unknown as {
   postMessage(message: Reply): void;
-  addEventListener(type: "message", listener: (event: MessageEvent<Request>) => void): void;
+  onmessage: ((event: MessageEvent<Request>) => void) | null;
 };
 
 interface OpenTransaction {
@@ -23,7 +24,8 @@ interface OpenTransaction {
   readonly done: Promise<void>;
 }
 
-const transactions = new Map<number, OpenTransaction>();
+/** The open transactions of one connection, by the id of the request that began each. */
+type Transactions = Map<number, OpenTransaction>;
 let db: Promise<PGlite> | undefined;
 
 /** Keeps the named types as they are sent (strings); the client applies its parsers to them. */
@@ -32,6 +34,7 @@ function rawParsers(types: readonly number[]): Record<number, (value: string) =>
 }
 
 function on(
+  transactions: Transactions,
   tx: number | undefined,
 ): Promise<Pick<Transaction, "query" | "exec">> | Pick<Transaction, "query" | "exec"> {
   if (tx === undefined) return db!;
@@ -40,7 +43,7 @@ function on(
   return open.tx;
 }
 
-async function begin(id: number): Promise<void> {
+async function begin(transactions: Transactions, id: number): Promise<void> {
   let entered!: (open: OpenTransaction) => void;
   const inside = new Promise<OpenTransaction>((resolve) => entered = resolve);
   const done = (await db!).transaction(async (tx) => {
@@ -51,14 +54,14 @@ async function begin(id: number): Promise<void> {
   transactions.set(id, await Promise.race([inside, done.then(() => inside)]));
 }
 
-async function handle(request: Request): Promise<unknown> {
+async function handle(request: Request, transactions: Transactions): Promise<unknown> {
   switch (request.op) {
     case "open":
       db = PGlite.create(request.dataDir);
       await db;
       return undefined;
     case "query": {
-      const target = await on(request.tx);
+      const target = await on(transactions, request.tx);
       const results: Results = await target.query(request.text, request.params as unknown[] | undefined, {
         rowMode: request.rowMode,
         parsers: rawParsers(request.rawTypes),
@@ -66,13 +69,13 @@ async function handle(request: Request): Promise<unknown> {
       return { rows: results.rows, fields: results.fields, affectedRows: results.affectedRows };
     }
     case "exec":
-      return (await (await on(request.tx)).exec(request.text)).map((r) => ({
+      return (await (await on(transactions, request.tx)).exec(request.text)).map((r) => ({
         rows: r.rows,
         fields: r.fields,
         affectedRows: r.affectedRows,
       }));
     case "begin":
-      await begin(request.id);
+      await begin(transactions, request.id);
       return request.id;
     case "end": {
       const open = transactions.get(request.tx);
@@ -85,22 +88,43 @@ async function handle(request: Request): Promise<unknown> {
     case "close":
       await (await db)?.close();
       return undefined;
+    case "connect":
+      serve(request.port);
+      return undefined;
+    case "disconnect":
+      for (const open of transactions.values()) open.decide(false);
+      await Promise.allSettled([...transactions.values()].map((open) => open.done));
+      transactions.clear();
+      return undefined;
   }
 }
 
-scope.addEventListener("message", (event) => {
-  const request = event.data;
-  handle(request).then(
-    (result) => scope.postMessage({ id: request.id, ok: true, result }),
-    (error: unknown) => {
-      const e = error instanceof Error ? error : new Error(String(error));
-      // PGlite's DatabaseError carries the server's fields (code, detail, …) as own properties.
-      const fields = Object.fromEntries(Object.entries(e).filter(([, v]) => typeof v !== "function"));
-      scope.postMessage({
-        id: request.id,
-        ok: false,
-        error: { ...fields, message: e.message, name: e.name },
-      });
-    },
-  );
-});
+/** Answers each request from `source` on `reply`, in a connection of its own. */
+function listen(
+  source: { onmessage: ((event: MessageEvent<Request>) => void) | null },
+  reply: (message: Reply) => void,
+  ended: () => void = () => {},
+): void {
+  const transactions: Transactions = new Map();
+  source.onmessage = (event) => {
+    const request = event.data;
+    handle(request, transactions).then(
+      (result) => {
+        reply({ id: request.id, ok: true, result });
+        if (request.op === "disconnect") ended();
+      },
+      (error: unknown) => {
+        const e = error instanceof Error ? error : new Error(String(error));
+        // PGlite's DatabaseError carries the server's fields (code, detail, …) as own properties.
+        const fields = Object.fromEntries(Object.entries(e).filter(([, v]) => typeof v !== "function"));
+        reply({ id: request.id, ok: false, error: { ...fields, message: e.message, name: e.name } });
+      },
+    );
+  };
+}
+
+function serve(port: MessagePort): void {
+  listen(port, (message) => port.postMessage(message), () => port.close());
+}
+
+listen(scope, (message) => scope.postMessage(message));

@@ -70,6 +70,11 @@ export interface PostgresEventStoreOptions {
    * this one), so an idle subscription wakes only on this process's appends.
    */
   readonly pollIntervalMs?: number;
+  /**
+   * A channel name shared by the stores on this database within the process (one per
+   * thread): an append through any of them wakes the subscriptions of all.
+   */
+  readonly peers?: string;
 }
 
 export async function openPostgresEventStore(
@@ -78,6 +83,8 @@ export async function openPostgresEventStore(
 ): Promise<EventStore> {
   await sql.exec(SCHEMA);
   const appended = new EventTarget();
+  const peers = options.peers === undefined ? undefined : new BroadcastChannel(options.peers);
+  if (peers) peers.onmessage = () => appended.dispatchEvent(new Event("append"));
   const store: EventStore = {
     async append(streamId, events, { expectedRevision }) {
       const [result] = await store.appendMany([{ streamId, events, expectedRevision }]);
@@ -88,6 +95,7 @@ export async function openPostgresEventStore(
       validate(appends);
       const results = await sql.transaction((tx) => appendLocked(tx, appends));
       appended.dispatchEvent(new Event("append"));
+      peers?.postMessage(null);
       return results;
     },
     async readStream(streamId, options: ReadStreamOptions = {}) {
@@ -124,7 +132,10 @@ export async function openPostgresEventStore(
         wakeups: appended,
         pollIntervalMs: options.pollIntervalMs ?? 250,
       }),
-    close: () => Promise.resolve(),
+    close: () => {
+      peers?.close();
+      return Promise.resolve();
+    },
   };
   return store;
 }

@@ -9,7 +9,7 @@
  * const rows = await sql.query<{ n: number }>("select 1 as n");
  */
 import { PGlite } from "@electric-sql/pglite";
-import { type PgliteClient, startPgliteWorker } from "./pglite-worker-client.ts";
+import { type PgliteClient, pgliteOnPort, startPgliteWorker } from "./pglite-worker-client.ts";
 import { type PgliteTemplate, seedPgliteDataDir } from "./pglite-template.ts";
 import pg from "pg";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
@@ -29,6 +29,8 @@ export interface SqlClient extends SqlExecutor {
   exec(statements: string): Promise<void>;
   readonly drizzle: Drizzle;
   readonly dialect: "pglite" | "postgres";
+  /** A port for another thread's connection to this PGlite database run in a Worker (`openPgliteOnPort`). */
+  connect?(): MessagePort;
   close(): Promise<void>;
 }
 
@@ -46,17 +48,21 @@ export async function openPglite(options: PgliteOptions = {}): Promise<SqlClient
   if (options.dataDir !== undefined && options.template !== undefined) {
     await seedPgliteDataDir(options.dataDir, options.template);
   }
-  let db: PgliteClient;
-  let close: () => Promise<void>;
   if (options.worker) {
     const started = await startPgliteWorker(options.dataDir);
-    db = started.db;
-    close = started.close;
-  } else {
-    const local = await PGlite.create(options.dataDir);
-    db = local;
-    close = () => local.close();
+    return { ...pgliteClient(started.db, started.close), connect: started.connect };
   }
+  const local = await PGlite.create(options.dataDir);
+  return pgliteClient(local, () => local.close());
+}
+
+/** The PGlite database another thread runs in a Worker, over the port its `connect` gave. */
+export function openPgliteOnPort(port: MessagePort): SqlClient {
+  const connection = pgliteOnPort(port);
+  return pgliteClient(connection.db, connection.close);
+}
+
+function pgliteClient(db: PgliteClient, close: () => Promise<void>): SqlClient {
   return {
     dialect: "pglite",
     query: async <Row>(text: string, params?: readonly unknown[]) =>

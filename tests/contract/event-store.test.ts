@@ -73,3 +73,40 @@ if (eventStoreDb.url !== undefined) {
     return { store, cleanup: () => store.close() };
   });
 }
+
+// Two stores on one database that do not poll (the program's threads on its PGlite):
+// an append through one wakes the other's subscription through their peers channel.
+Deno.test({
+  name: "event store on PGlite: an append wakes the subscriptions of a peer store",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const sql = await scratchPglite();
+  const peers = `lookout-events:test-${crypto.randomUUID()}`;
+  const writer = await openPostgresEventStore(sql, { pollIntervalMs: Infinity, peers });
+  const reader = await openPostgresEventStore(sql, { pollIntervalMs: Infinity, peers });
+  const abort = new AbortController();
+  try {
+    const [newest] = await reader.readAll({ maxCount: 1_000_000 }).then((all) => all.slice(-1));
+    const events = reader.subscribe({ after: newest?.position, signal: abort.signal })
+      [Symbol.asyncIterator]();
+    const next = events.next();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const stream = `peers-${crypto.randomUUID()}`;
+    await writer.append(stream, [{ id: crypto.randomUUID(), type: "Woken", data: {}, metadata: {} }], {
+      expectedRevision: "no_stream",
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const got = await Promise.race([
+      next,
+      new Promise<never>((_, reject) => timer = setTimeout(() => reject(new Error("not woken")), 5_000)),
+    ]);
+    clearTimeout(timer);
+    assert.equal(got.value?.streamId, stream);
+  } finally {
+    abort.abort();
+    await writer.close();
+    await reader.close();
+    await sql.close();
+  }
+});

@@ -297,3 +297,22 @@ sqliteCase("consuming a missing topic fails with the topic's name", async (open)
   const batches = log.consume({ group: "g", topic: "absent" })[Symbol.asyncIterator]();
   await assert.rejects(batches.next(), /topic "absent" does not exist/);
 });
+
+sqliteCase(
+  "a consumer on another connection of the file wakes on an append through this one (peers)",
+  async (open) => {
+    // Polls only once a minute: only the peers channel can wake it within the test's bound.
+    const writer = open({ peers: "lookout-log:peers-test", pollIntervalMs: 60_000 });
+    await writer.ensureTopic("t", 1);
+    const reader = open({ peers: "lookout-log:peers-test", pollIntervalMs: 60_000 });
+    const abort = new AbortController();
+    const batches = reader.consume({ group: "g", topic: "t", signal: abort.signal })[Symbol.asyncIterator]();
+    const first = batches.next();
+    // Let the consumer find the topic empty and wait.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await writer.append("t", [{ partition: 0, key: "k", value: new TextEncoder().encode("v") }]);
+    const { value } = await withTimeout(first, CONSUME_TIMEOUT_MS, "the woken consumer's batch");
+    assert.equal(new TextDecoder().decode((value as RecordBatch).records[0].value), "v");
+    abort.abort();
+  },
+);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startPgliteWorker } from "../../adapters/postgres/pglite-worker-client.ts";
+import { pgliteOnPort, startPgliteWorker } from "../../adapters/postgres/pglite-worker-client.ts";
 
 Deno.test("PGlite in a Worker: a throw inside a transaction leaves no rows and the client still works", async () => {
   const { db, close } = await startPgliteWorker(undefined);
@@ -88,6 +88,33 @@ Deno.test("PGlite in a Worker: parsers apply to their types' columns, in object 
     const plain = await db.query<Record<string, unknown>>("SELECT 7::int4 AS small, 1.50::numeric AS num");
     assert.deepEqual(plain.rows, [{ small: 7, num: "1.50" }]);
   } finally {
+    await close();
+  }
+});
+
+Deno.test("PGlite in a Worker: a port from connect is another connection to the same database", async () => {
+  const { db, connect, close } = await startPgliteWorker(undefined);
+  const other = pgliteOnPort(connect());
+  try {
+    await db.exec("CREATE TABLE c (id int PRIMARY KEY)");
+    await other.db.query("INSERT INTO c VALUES (1)");
+    assert.equal((await db.query<{ n: number }>("SELECT count(*)::int AS n FROM c")).rows[0].n, 1);
+    // Each connection's transactions are its own: the other's rollback leaves this one's commit.
+    await assert.rejects(
+      other.db.transaction(async (tx) => {
+        await tx.query("INSERT INTO c VALUES (2)");
+        throw new Error("undo");
+      }),
+      /undo/,
+    );
+    await db.transaction(async (tx) => void await tx.query("INSERT INTO c VALUES (3)"));
+    const ids = await other.db.query<{ id: number }>("SELECT id FROM c ORDER BY id");
+    assert.deepEqual(ids.rows.map((r) => r.id), [1, 3]);
+    await other.close();
+    await assert.rejects(other.db.query("SELECT 1"), /closed/);
+    assert.equal((await db.query<{ n: number }>("SELECT count(*)::int AS n FROM c")).rows[0].n, 2);
+  } finally {
+    await other.close();
     await close();
   }
 });
