@@ -22,7 +22,7 @@ const describe = (error: unknown) => error instanceof Error ? (error.stack ?? er
 let stop: (() => Promise<void>) | undefined;
 
 async function start(options: ThreadStart): Promise<void> {
-  const log = openLogFrom(options.log);
+  const log = openLogFrom(options.log, "another");
   const sql = options.pglite
     ? openPgliteOnPort(options.pglite)
     : await openPostgres({ url: options.postgresUrl ?? "" });

@@ -14,7 +14,7 @@ import { type KafkaClient, openKafkaClientLog } from "./kafka/kafka-client.ts";
 import type { KafkaLogOptions } from "./kafka/kafka-log.ts";
 
 export type LogSpec =
-  | { readonly kind: "sqlite"; readonly options: Omit<SqliteLogOptions, "now" | "peers"> }
+  | { readonly kind: "sqlite"; readonly options: Omit<SqliteLogOptions, "now" | "peers" | "prunes"> }
   | { readonly kind: "kafka"; readonly client: KafkaClient; readonly options: KafkaLogOptions };
 
 /** The channel the connections of one process to an embedded log wake each other on. */
@@ -22,10 +22,14 @@ export function logPeers(spec: LogSpec): string | undefined {
   return spec.kind === "sqlite" ? `lookout-log:${spec.options.path}` : undefined;
 }
 
-export function openLogFrom(spec: LogSpec): CommandLog {
+/**
+ * `another`: a further connection of this process (a Worker's), which leaves the embedded
+ * log's retention to the first.
+ */
+export function openLogFrom(spec: LogSpec, connection: "first" | "another" = "first"): CommandLog {
   switch (spec.kind) {
     case "sqlite":
-      return openSqliteLog({ ...spec.options, peers: logPeers(spec) });
+      return openSqliteLog({ ...spec.options, peers: logPeers(spec), prunes: connection === "first" });
     case "kafka":
       return openKafkaClientLog(spec.client, spec.options);
   }

@@ -10,6 +10,11 @@
  * transition, so a transition handed on twice is recorded once. A pending timer thus
  * keeps its start across a restart, and no notification is repeated or lost.
  *
+ * The group's offsets are committed at most once per `commitIntervalMs` (default 1 s), as
+ * Kafka consumers auto-commit: a commit writes to the log, which on the embedded log waits
+ * for the appending thread's write lock and its fsync, and the evaluator's thread would
+ * wait with it once per batch. What a crash leaves uncommitted is replayed as above.
+ *
  * Rule changes arrive on `metrics.commands`; the evaluator reloads the streaming rules
  * from SQL once the table has the command's version.
  */
@@ -32,6 +37,8 @@ export interface StreamingEvaluatorOptions {
   readonly replayHorizonMs?: number;
   /** How far behind the log's appends the evaluator may fall before `caughtUp` holds callers back (default 50 ms). */
   readonly maxLagMs?: number;
+  /** How long evaluated offsets may wait before they are committed (default 1000 ms). */
+  readonly commitIntervalMs?: number;
   readonly onError?: (error: unknown) => void;
 }
 
@@ -46,6 +53,11 @@ export class StreamingEvaluator {
   /** Append time of the newest record evaluated less the time it was evaluated at: how far behind the log it ran. */
   #lagMs = 0;
   #caughtUp: (() => void)[] = [];
+  /** Evaluated and recorded, not yet committed: the next offset per partition. */
+  readonly #uncommitted = new Map<number, number>();
+  #lastCommitAt = 0;
+  #commitTimer?: ReturnType<typeof setTimeout>;
+  #committing: Promise<void> = Promise.resolve();
   #positioned!: () => void;
   /** Resolves once the evaluator has fixed where it starts reading (and committed it for a new group). */
   readonly positioned: Promise<void> = new Promise((resolve) => this.#positioned = resolve);
@@ -105,6 +117,43 @@ export class StreamingEvaluator {
     this.#release();
     await this.#running?.catch(() => {});
     await this.#recording;
+    clearTimeout(this.#commitTimer);
+    await this.#commit();
+  }
+
+  /** Notes `next` as evaluated and recorded; commits now or once the interval since the last commit has passed. */
+  #evaluatedThrough(partition: number, next: number): void {
+    this.#uncommitted.set(partition, next);
+    if (this.#commitTimer !== undefined) return;
+    const wait = this.#lastCommitAt + (this.options.commitIntervalMs ?? 1000) - this.options.now();
+    if (wait <= 0) {
+      void this.#commit();
+      return;
+    }
+    this.#commitTimer = setTimeout(() => {
+      this.#commitTimer = undefined;
+      void this.#commit();
+    }, wait);
+  }
+
+  /** Commits what is uncommitted, one commit after another; a failed commit is retried with the next. */
+  #commit(): Promise<void> {
+    this.#committing = this.#committing.then(async () => {
+      if (this.#uncommitted.size === 0) return;
+      const due = [...this.#uncommitted];
+      this.#uncommitted.clear();
+      this.#lastCommitAt = this.options.now();
+      const { log, samplesTopic } = this.options;
+      for (const [partition, next] of due) {
+        try {
+          await log.commit(this.#group, samplesTopic, partition, next);
+        } catch (error) {
+          this.options.onError?.(error);
+          if (!this.#uncommitted.has(partition)) this.#uncommitted.set(partition, next);
+        }
+      }
+    });
+    return this.#committing;
   }
 
   /**
@@ -125,6 +174,10 @@ export class StreamingEvaluator {
         this.#release();
         await this.#recording;
         await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 100 * 2 ** attempt)));
+        // Starting over replays from what was committed: what was recorded is committed
+        // first where the log takes it, and the rest is evaluated again.
+        await this.#commit();
+        this.#uncommitted.clear();
         this.#evaluation = new StreamingEvaluation();
       }
     }
@@ -175,7 +228,7 @@ export class StreamingEvaluator {
         const transitions = evaluateBatch(this.#evaluation, batch);
         this.#evaluated(batch);
         await this.#hand(transitions);
-        await log.commit(this.#group, samplesTopic, batch.partition, batch.nextOffset);
+        this.#evaluatedThrough(batch.partition, batch.nextOffset);
       }
     } finally {
       clearInterval(ticker);

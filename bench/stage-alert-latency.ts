@@ -55,6 +55,10 @@ export interface LatencyPhase {
   readonly fromSentMs: Quantiles;
   /** Of that, from sending the request until the event store recorded `IncidentFired`. */
   readonly sentToRecordedMs: Quantiles;
+  /** From the 202's arrival until `IncidentFired` was recorded (the evaluator's part). */
+  readonly acceptedToRecordedMs: Quantiles;
+  /** From `IncidentFired` recorded to the notification's arrival (projection, dispatch, delivery). */
+  readonly recordedToNotifiedMs: Quantiles;
 }
 
 export interface AlertLatencyResult {
@@ -139,6 +143,12 @@ async function probes(prefix: string, until: (sent: number) => boolean): Promise
     fromSentMs: quantiles(notified.map(([h, t]) => arrivals.get(h)! - t.sent)),
     sentToRecordedMs: quantiles(
       notified.flatMap(([h, t]) => recorded.has(h) ? [recorded.get(h)! - t.sent] : []),
+    ),
+    acceptedToRecordedMs: quantiles(
+      notified.flatMap(([h, t]) => recorded.has(h) ? [recorded.get(h)! - t.accepted] : []),
+    ),
+    recordedToNotifiedMs: quantiles(
+      notified.flatMap(([h]) => recorded.has(h) ? [arrivals.get(h)! - recorded.get(h)!] : []),
     ),
   };
 }
@@ -247,7 +257,8 @@ try {
     `${name}: ${p.notified}/${p.probes} notified, 202 → webhook p50 ${p.ms.p50} ms, p90 ${p.ms.p90} ms, ` +
     `p99 ${p.ms.p99} ms, max ${p.ms.max} ms; from the request sent p50 ${p.fromSentMs.p50} ms, ` +
     `p99 ${p.fromSentMs.p99} ms (of which until IncidentFired was recorded: p50 ${p.sentToRecordedMs.p50} ms, ` +
-    `p99 ${p.sentToRecordedMs.p99} ms)`;
+    `p99 ${p.sentToRecordedMs.p99} ms); 202 → recorded p50 ${p.acceptedToRecordedMs.p50} ms, p99 ${p.acceptedToRecordedMs.p99} ms, ` +
+    `recorded → webhook p50 ${p.recordedToNotifiedMs.p50} ms, p99 ${p.recordedToNotifiedMs.p99} ms`;
   console.log(show("alert latency idle", idle));
   console.log(show("alert latency under load", loaded));
   console.log(

@@ -48,6 +48,12 @@ export interface SqliteLogOptions {
    */
   readonly peers?: string;
   readonly pruneIntervalMs?: number;
+  /**
+   * Whether this connection applies retention (default true). Another connection of the
+   * process to the same file (a Worker's) leaves it to the first, so its thread never
+   * waits for the write lock to prune.
+   */
+  readonly prunes?: boolean;
   /** A consumer batch stops growing past this many value bytes, so 1 MB records stay bounded. */
   readonly maxBatchBytes?: number;
 }
@@ -68,7 +74,7 @@ export class SqliteCommandLog implements CommandLog {
   readonly #waiters: AppendWaiters;
   readonly #writes: GroupCommit;
   readonly #consumerSource: ConsumerSource;
-  readonly #pruneTimer: ReturnType<typeof setInterval>;
+  readonly #pruneTimer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #transactions = 0;
 
@@ -96,9 +102,11 @@ export class SqliteCommandLog implements CommandLog {
       assertOpen: (action) => this.#assertOpen(action),
       isClosed: () => this.#closed,
     };
-    this.prune();
-    this.#pruneTimer = setInterval(() => this.prune(), options.pruneIntervalMs ?? 60_000);
-    Deno.unrefTimer(this.#pruneTimer);
+    if (options.prunes ?? true) {
+      this.prune();
+      this.#pruneTimer = setInterval(() => this.prune(), options.pruneIntervalMs ?? 60_000);
+      Deno.unrefTimer(this.#pruneTimer);
+    }
   }
 
   /** Committed write transactions since open; group commit keeps this well below the append count. */
