@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { type Program, withProgram } from "../support/program.ts";
 import { waitFor } from "../support/wait-for.ts";
-import { ALERTING_TEST_ENV, cpuHighSpec } from "../support/rule-spec.ts";
+import { ALERTING_TEST_ENV, cpuHighSpec, oncallChannel } from "../support/rule-spec.ts";
 import { type ReceivedRequest, type WebhookReceiver, webhookReceiver } from "../support/webhook-receiver.ts";
 
 const KEYS = {
@@ -35,14 +35,6 @@ interface AlertsBody {
   alerts: Alert[];
 }
 type Received = ReceivedRequest<AlertsBody>;
-
-async function channel(program: Program, key: string, url: string): Promise<string> {
-  const reply = await program.post("/v1/channels", { name: "oncall", type: "alertmanager-webhook", url }, {
-    key,
-  });
-  assert.equal(reply.status, 201, JSON.stringify(reply.body));
-  return (reply.body as { id: string }).id;
-}
 
 async function rule(program: Program, key: string, spec: object): Promise<void> {
   const reply = await program.post("/v1/rules", spec, { key });
@@ -103,14 +95,14 @@ Deno.test({
       // The alert's labels carry dc only when the rule keeps it (by), as in Prometheus.
       const base = { for: "0s", window: "1m", noData: undefined, by: ["host", "dc"] };
       await rule(program, KEYS.acme, {
-        ...cpuHighSpec({ ...base, channels: [await channel(program, KEYS.acme, grouped.url)] }),
+        ...cpuHighSpec({ ...base, channels: [await oncallChannel(program, KEYS.acme, grouped.url)] }),
         // Long enough for the program to record all thousand incidents on a loaded machine.
         notify: { groupBy: ["dc"], groupWait: GROUP_WAIT },
       });
       await rule(
         program,
         KEYS.globex,
-        cpuHighSpec({ ...base, channels: [await channel(program, KEYS.globex, digest.url)] }),
+        cpuHighSpec({ ...base, channels: [await oncallChannel(program, KEYS.globex, digest.url)] }),
       );
       await new Promise((resolve) => setTimeout(resolve, 1_000));
 
@@ -174,7 +166,7 @@ async function silences(program: Program, hook: WebhookReceiver<AlertsBody>): Pr
       for: "0s",
       window: "1m",
       noData: undefined,
-      channels: [await channel(program, key, hook.url)],
+      channels: [await oncallChannel(program, key, hook.url)],
     }),
   );
   const now = Date.now();

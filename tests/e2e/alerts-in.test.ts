@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { findBinary } from "../support/installed-binary.ts";
 import { type Program, withProgram } from "../support/program.ts";
 import { waitFor } from "../support/wait-for.ts";
-import { ALERTING_TEST_ENV } from "../support/rule-spec.ts";
+import { ALERTING_TEST_ENV, oncallChannel } from "../support/rule-spec.ts";
 import { type WebhookReceiver, webhookReceiver } from "../support/webhook-receiver.ts";
 
 const prometheus = findBinary("prometheus", "apt-get install -y prometheus");
@@ -28,12 +28,7 @@ async function withReceiver(work: (program: Program, hook: Receiver) => Promise<
     await withProgram(
       { tenants: { acme: KEY }, env: ALERTING_TEST_ENV, readyTimeoutMs: 180_000 },
       async (program) => {
-        const channel = await program.post("/v1/channels", {
-          name: "oncall",
-          type: "alertmanager-webhook",
-          url: hook.url,
-        }, { key: KEY });
-        assert.equal(channel.status, 201, JSON.stringify(channel.body));
+        await oncallChannel(program, KEY, hook.url);
         await work(program, hook);
       },
     );

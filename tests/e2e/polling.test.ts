@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { withProgram } from "../support/program.ts";
 import { waitFor } from "../support/wait-for.ts";
-import { ALERTING_TEST_ENV, cpuHighSpec } from "../support/rule-spec.ts";
+import { ALERTING_TEST_ENV, cpuHighSpec, oncallChannel } from "../support/rule-spec.ts";
 import { webhookReceiver } from "../support/webhook-receiver.ts";
 
 const KEY = "acme-polling-key-0c4e";
@@ -35,12 +35,7 @@ Deno.test({
         LOOKOUT_ALLOWED_LATENESS_SECONDS: "1800",
       },
     }, async (program) => {
-      const channel = await program.post("/v1/channels", {
-        name: "oncall",
-        type: "alertmanager-webhook",
-        url: hook.url,
-      }, { key: KEY });
-      assert.equal(channel.status, 201, JSON.stringify(channel.body));
+      const channel = await oncallChannel(program, KEY, hook.url);
       const polling = (name: string, evaluationDelay: string) =>
         cpuHighSpec({
           name,
@@ -53,7 +48,7 @@ Deno.test({
           mode: "polling",
           // Polling rules wait Alertmanager's 30 s by default before a new group's first notification.
           notify: { groupWait: "1s" },
-          channels: [(channel.body as { id: string }).id],
+          channels: [channel],
         });
       for (const spec of [polling("disk_now", "0s"), polling("disk_delayed", "10m")]) {
         const reply = await program.post("/v1/rules", spec, { key: KEY });

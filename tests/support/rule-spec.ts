@@ -1,9 +1,11 @@
 /**
  * The rule from the API documentation (`cpu_high`), for tests to vary field by field,
- * the program settings end-to-end alerting tests run with, and the command that
- * fires an incident of that rule.
+ * the program settings end-to-end alerting tests run with, the command that
+ * fires an incident of that rule, and the receiver's channel those tests create.
  */
+import assert from "node:assert/strict";
 import type { RuleSpec } from "../../domain/alerting/rule.ts";
+import type { Program } from "./program.ts";
 import type { IncidentCommand, IncidentLevel } from "../../domain/alerting/incident.ts";
 
 /** `FireIncident` for one group of `cpu_high` (tenant acme), as the streaming evaluator sends it. */
@@ -59,3 +61,12 @@ export const ALERTING_TEST_ENV: Readonly<Record<string, string>> = {
   LOOKOUT_PARTITIONS: "2",
   LOOKOUT_ALERT_TICK_MS: "3600000",
 };
+
+/** Creates the `alertmanager-webhook` channel "oncall" to `url` for the tenant of `key`; its id. */
+export async function oncallChannel(program: Program, key: string, url: string): Promise<string> {
+  const reply = await program.post("/v1/channels", { name: "oncall", type: "alertmanager-webhook", url }, {
+    key,
+  });
+  assert.equal(reply.status, 201, JSON.stringify(reply.body));
+  return (reply.body as { id: string }).id;
+}
