@@ -289,7 +289,16 @@ async function main(): Promise<void> {
       },
       now: Date.now,
       run: { project: roles.has("query"), evaluate: roles.has("alerting"), deliver: roles.has("notifier") },
-      thread: alertThread ? { log: logAt } : undefined,
+      thread: alertThread
+        ? {
+          log: logAt,
+          // Without its thread the process evaluates and sends no alert: end, to be restarted.
+          onFailure: (error) => {
+            console.error(error.message);
+            Deno.exit(1);
+          },
+        }
+        : undefined,
     })
     : undefined;
 

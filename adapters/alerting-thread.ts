@@ -42,11 +42,16 @@ export interface AlertingThreadOptions {
   readonly notificationRate?: NotificationRate;
   /** Whether the thread projects the read models and delivers (it always evaluates). */
   readonly run: { readonly project: boolean; readonly deliver: boolean };
-  /** Errors of the thread's parts, and its failure. */
+  /** Errors of the thread's parts, which go on. */
   readonly onError: (error: unknown) => void;
+  /**
+   * The thread ended after it started (an uncaught error ended its Worker): no alert is
+   * evaluated or sent any more, so the process should end and be restarted.
+   */
+  readonly onFailure: (error: Error) => void;
 }
 
-export type ThreadStart = Omit<AlertingThreadOptions, "onError">;
+export type ThreadStart = Omit<AlertingThreadOptions, "onError" | "onFailure">;
 
 /** Messages from the Worker. */
 export type ThreadMessage =
@@ -69,7 +74,7 @@ export class AlertingThread {
   static start(options: AlertingThreadOptions): Promise<AlertingThread> {
     const worker = new Worker(new URL("./alerting-thread-worker.ts", import.meta.url), { type: "module" });
     const thread = new AlertingThread(worker);
-    const { onError, ...start } = options;
+    const { onError, onFailure, ...start } = options;
     return new Promise((resolve, reject) => {
       let ready = false;
       worker.onmessage = (event: MessageEvent<ThreadMessage>) => {
@@ -87,7 +92,7 @@ export class AlertingThread {
             break;
           case "failed":
             if (!ready) reject(new Error(`alert thread: ${message.message}`));
-            else onError(new Error(`alert thread failed: ${message.message}`));
+            else onFailure(new Error(`alert thread failed: ${message.message}`));
             break;
           case "stopped":
             thread.#stopped?.();
@@ -97,7 +102,7 @@ export class AlertingThread {
       worker.onerror = (event) => {
         event.preventDefault();
         if (!ready) reject(new Error(`alert thread: ${event.message}`));
-        else onError(new Error(`alert thread: ${event.message}`));
+        else onFailure(new Error(`alert thread ended: ${event.message}`));
       };
       const transfer = start.pglite ? [start.pglite] : [];
       worker.postMessage({ type: "start", options: start satisfies ThreadStart }, transfer);

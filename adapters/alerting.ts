@@ -94,7 +94,11 @@ export interface AlertingOptions {
    * Runs the streaming evaluator and, as `run` says, the projector and delivery in a
    * Worker that opens the log as `log` describes (`log` stays this thread's).
    */
-  readonly thread?: { readonly log: LogSpec };
+  readonly thread?: {
+    readonly log: LogSpec;
+    /** The Worker ended after it started; by default this is reported to `onError`. */
+    readonly onFailure?: (error: Error) => void;
+  };
   /**
    * The channel the event stores of this process's threads on one database wake each
    * other's subscriptions on.
@@ -186,6 +190,7 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
     notificationRate: options.notificationRate,
     run: { project: wanted.project, deliver: wanted.deliver },
     onError: options.onError ?? console.error,
+    onFailure: options.thread.onFailure ?? options.onError ?? console.error,
   });
   // What the thread runs is not run here.
   const run = thread
