@@ -77,6 +77,10 @@ export class AlertingThread {
     const { onError, onFailure, ...start } = options;
     return new Promise((resolve, reject) => {
       let ready = false;
+      const failedToStart = (reason: string) => {
+        worker.terminate();
+        reject(new Error(`alert thread: ${reason}`));
+      };
       worker.onmessage = (event: MessageEvent<ThreadMessage>) => {
         const message = event.data;
         switch (message.type) {
@@ -91,7 +95,7 @@ export class AlertingThread {
             onError(message.message);
             break;
           case "failed":
-            if (!ready) reject(new Error(`alert thread: ${message.message}`));
+            if (!ready) failedToStart(message.message);
             else onFailure(new Error(`alert thread failed: ${message.message}`));
             break;
           case "stopped":
@@ -101,7 +105,7 @@ export class AlertingThread {
       };
       worker.onerror = (event) => {
         event.preventDefault();
-        if (!ready) reject(new Error(`alert thread: ${event.message}`));
+        if (!ready) failedToStart(event.message);
         else onFailure(new Error(`alert thread ended: ${event.message}`));
       };
       const transfer = start.pglite ? [start.pglite] : [];

@@ -114,6 +114,7 @@ export interface AlertingOptions {
   readonly notificationRate?: NotificationRate;
 }
 
+/** `projector`, `evaluator` and `deliveries` are this thread's; they run only where `run` and `thread` leave them here. */
 export interface Alerting {
   readonly sql: SqlClient;
   readonly store: EventStore;
@@ -136,8 +137,7 @@ export async function openAlerting(options: AlertingOptions): Promise<Alerting> 
       worker: true,
     }));
   const ownPglite = sql.dialect === "pglite" && (options.sql === undefined || options.peers !== undefined);
-  const peers = options.peers ??
-    (options.thread && sql.dialect === "pglite" ? `lookout-events:${options.dataDir}` : undefined);
+  const peers = options.peers ?? (options.thread ? `lookout-events:${options.dataDir}` : undefined);
   const store = options.eventStoreUrl
     ? (await import("./eventstoredb/eventstoredb-event-store.ts")).openEventStoreDb({
       url: options.eventStoreUrl,

@@ -18,7 +18,7 @@ export type LogSpec =
   | { readonly kind: "kafka"; readonly client: KafkaClient; readonly options: KafkaLogOptions };
 
 /** The channel the connections of one process to an embedded log wake each other on. */
-export function logPeers(spec: LogSpec): string | undefined {
+function logPeers(spec: LogSpec): string | undefined {
   return spec.kind === "sqlite" ? `lookout-log:${spec.options.path}` : undefined;
 }
 
